@@ -1,0 +1,349 @@
+"""One exception hierarchy for the whole node, with stable dotted codes.
+
+Every failure the node reports is an `AxisError` carrying a `Code` from the catalogue
+below. A code never changes meaning once published: agency connectors switch on it.
+The fault side decides what happens next: the sender's fault is refused and never
+retried (4xx), the node's fault is retried and alerted on (5xx). Warnings use the same
+catalogue so that every code a user can see is documented in one place
+(`docs/errors.md`, checked against this file by a test).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
+from typing import Final
+
+
+class Fault(str, Enum):
+    SENDER = "sender"
+    NODE = "node"
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A stable error or warning code with its bilingual message."""
+
+    id: str
+    fault: Fault
+    http_status: int
+    meaning: str
+    vi: str
+    en: str
+    severity: Severity = Severity.ERROR
+
+    def error(
+        self,
+        detail: str = "",
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        error_id: str | None = None,
+        findings: tuple[Finding, ...] = (),
+    ) -> AxisError:
+        """The exception for this code, on the right side of the fault split."""
+        cls: type[AxisError] = SenderFault if self.fault is Fault.SENDER else NodeFault
+        return cls(self, detail, path=path, line=line, error_id=error_id, findings=findings)
+
+    def finding(
+        self, detail: str = "", *, path: str | None = None, line: int | None = None
+    ) -> Finding:
+        return Finding(code=self, detail=detail, path=path, line=line)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found in a package: an error that refuses it or a warning."""
+
+    code: Code
+    detail: str = ""
+    path: str | None = None
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code.id,
+            "severity": self.code.severity.value,
+            "path": self.path,
+            "line": self.line,
+            "detail": self.detail,
+            "message_vi": self.code.vi,
+            "message_en": self.code.en,
+        }
+
+
+class AxisError(Exception):
+    """Base of every error the node raises on purpose."""
+
+    def __init__(
+        self,
+        code: Code,
+        detail: str = "",
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        error_id: str | None = None,
+        findings: tuple[Finding, ...] = (),
+    ) -> None:
+        self.code = code
+        self.detail = detail
+        self.path = path
+        self.line = line
+        self.error_id = error_id
+        self.findings = findings
+        where = f" at {path}" if path else ""
+        where += f" (line {line})" if line else ""
+        super().__init__(f"{code.id}{where}: {detail or code.en}")
+
+    @property
+    def fault(self) -> Fault:
+        return self.code.fault
+
+    def as_finding(self) -> Finding:
+        return Finding(code=self.code, detail=self.detail, path=self.path, line=self.line)
+
+
+class SenderFault(AxisError):
+    """The sender's fault: refuse, never retry."""
+
+
+class NodeFault(AxisError):
+    """The node's fault: retry, alert."""
+
+
+@dataclass(slots=True)
+class _Catalogue:
+    codes: dict[str, Code] = field(default_factory=dict)
+
+    def add(
+        self,
+        id_: str,
+        fault: Fault,
+        http_status: int,
+        meaning: str,
+        vi: str,
+        en: str,
+        severity: Severity = Severity.ERROR,
+    ) -> Code:
+        if id_ in self.codes:
+            raise ValueError(f"duplicate error code {id_}")
+        code = Code(id_, fault, http_status, meaning, vi, en, severity)
+        self.codes[id_] = code
+        return code
+
+
+_c = _Catalogue()
+S, N, W = Fault.SENDER, Fault.NODE, Severity.WARNING
+
+# --- the package as bytes and XML -------------------------------------------------------
+EMPTY = _c.add(
+    "edxml.empty", S, 400, "The request carried no package.",
+    "Không có gói tin edXML trong yêu cầu.", "The request contains no edXML package.")
+TOO_LARGE = _c.add(
+    "edxml.too_large", S, 413, "The package is larger than the configured limit.",
+    "Gói tin vượt quá kích thước cho phép.", "The package exceeds the maximum allowed size.")
+JUNK_BEFORE_PROLOG = _c.add(
+    "edxml.junk_before_prolog", S, 400, "Bytes stand before the XML declaration or root.",
+    "Có dữ liệu lạ trước phần khai báo XML.",
+    "Unexpected bytes before the XML declaration.")
+ENCODING_UNSUPPORTED = _c.add(
+    "edxml.encoding_unsupported", S, 400,
+    "The package declares an encoding other than UTF-8 (Art. 4, TCVN 6909).",
+    "Gói tin phải dùng mã UTF-8 (TCVN 6909:2001).",
+    "The package must be encoded in UTF-8 (TCVN 6909:2001).")
+NOT_UTF8 = _c.add(
+    "edxml.not_utf8", S, 400, "The bytes are not valid UTF-8.",
+    "Gói tin chứa byte không hợp lệ theo UTF-8.", "The package contains invalid UTF-8 bytes.")
+DOCTYPE_FORBIDDEN = _c.add(
+    "edxml.doctype_forbidden", S, 400,
+    "A DOCTYPE is present: DTDs and entities are refused (XXE, entity expansion).",
+    "Gói tin chứa khai báo DOCTYPE, không được phép.",
+    "DOCTYPE declarations are not allowed in packages.")
+NOT_WELL_FORMED = _c.add(
+    "edxml.not_well_formed", S, 400, "The XML is not well-formed (syntax error, truncation).",
+    "Gói tin không đúng cú pháp XML.", "The package is not well-formed XML.")
+TOO_DEEP = _c.add(
+    "edxml.too_deep", S, 400, "Elements are nested deeper than the configured limit.",
+    "Gói tin có cấu trúc lồng nhau quá sâu.", "The package nests elements too deeply.")
+TOO_MANY_ELEMENTS = _c.add(
+    "edxml.too_many_elements", S, 400, "The package has more elements than the limit.",
+    "Gói tin có quá nhiều phần tử.", "The package contains too many elements.")
+WRONG_ROOT = _c.add(
+    "edxml.wrong_root", S, 400,
+    "The root is not edXML in the QCVN 102:2016 namespace.",
+    "Phần tử gốc không phải edXML theo QCVN 102:2016.",
+    "The root element is not edXML in the QCVN 102:2016 namespace.")
+SCHEMA_INVALID = _c.add(
+    "edxml.schema_invalid", S, 400, "The package breaks the edXML schema.",
+    "Gói tin không đúng lược đồ edXML.", "The package does not conform to the edXML schema.")
+# --- cross-field rules ------------------------------------------------------------------
+MISSING_RECIPIENT = _c.add(
+    "edxml.missing_recipient", S, 400, "A document package has no To.",
+    "Văn bản không có nơi nhận (To).", "The document names no recipient (To).")
+MISSING_ELEMENT = _c.add(
+    "edxml.missing_element", S, 400, "A required element is missing or empty.",
+    "Thiếu thông tin bắt buộc.", "A required element is missing or empty.")
+REFERENCE_WITHOUT_ATTACHMENT = _c.add(
+    "edxml.reference_without_attachment", S, 400,
+    "A manifest Reference has no Attachment with the same ContentId.",
+    "Tệp khai báo trong danh mục không có nội dung đính kèm.",
+    "A manifest reference has no matching attachment.")
+ATTACHMENT_WITHOUT_REFERENCE = _c.add(
+    "edxml.attachment_without_reference", S, 400,
+    "An Attachment is not listed in the manifest.",
+    "Tệp đính kèm không có trong danh mục.", "An attachment is not listed in the manifest.")
+DUPLICATE_CONTENT_ID = _c.add(
+    "edxml.duplicate_content_id", S, 400, "Two references or attachments share a ContentId.",
+    "Trùng mã ContentId của tệp đính kèm.", "Two attachments share the same ContentId.")
+BASE64_INVALID = _c.add(
+    "edxml.base64_invalid", S, 400, "An attachment's content is not valid base64.",
+    "Nội dung tệp đính kèm không giải mã được (base64).",
+    "An attachment's content is not valid base64.")
+ATTACHMENT_TYPE_MISMATCH = _c.add(
+    "edxml.attachment_type_mismatch", S, 400,
+    "The declared type of an attachment does not match its bytes (Art. 4.3).",
+    "Loại tệp khai báo không khớp với nội dung thực của tệp.",
+    "An attachment's declared type does not match its content.")
+ATTACHMENT_TYPE_FORBIDDEN = _c.add(
+    "edxml.attachment_type_forbidden", S, 400,
+    "An attachment's real type is not allowed (Art. 4.3).",
+    "Định dạng tệp đính kèm không được phép theo quy chế (Điều 4.3).",
+    "The attachment's file type is not allowed (Art. 4.3).")
+ZIP_UNSAFE = _c.add(
+    "edxml.zip_unsafe", S, 400,
+    "A zip attachment is hostile or too large (bomb, path traversal, too many entries).",
+    "Tệp nén đính kèm không an toàn.", "A zip attachment is unsafe.")
+FIELD_TOO_LONG = _c.add(
+    "edxml.field_too_long", S, 400, "A field is longer than its limit.",
+    "Trường thông tin vượt quá độ dài cho phép.", "A field exceeds its maximum length.")
+PRIORITY_INVALID = _c.add(
+    "edxml.priority_invalid", S, 400, "Priority is not an integer from 0 to 4 (Art. 7.2).",
+    "Độ khẩn không hợp lệ (0–4).", "Priority must be an integer from 0 to 4.")
+STATUS_CODE_UNKNOWN = _c.add(
+    "edxml.status_code_unknown", S, 400, "StatusCode is not in the status table.",
+    "Mã trạng thái không hợp lệ.", "Unknown status code.")
+VALUE_INVALID = _c.add(
+    "edxml.value_invalid", S, 400, "A coded or numeric field has a value outside its table.",
+    "Giá trị của trường thông tin không hợp lệ.", "A field has an invalid value.")
+DATE_INVALID = _c.add(
+    "edxml.date_invalid", S, 400, "A date or timestamp of the package itself is impossible.",
+    "Ngày tháng không hợp lệ.", "A date or timestamp is invalid.")
+REFUSAL_REASON_MISSING = _c.add(
+    "edxml.refusal_reason_missing", S, 400,
+    "A refusal status (02) carries no reason in Description (Art. 6.4).",
+    "Trạng thái từ chối (02) phải nêu lý do (Điều 6.4).",
+    "A refusal (status 02) must give its reason (Art. 6.4).")
+# --- warnings: untidy but usable (spec §7a) ---------------------------------------------
+IDENTIFIER_SHAPE = _c.add(
+    "edxml.identifier_shape", S, 200, "An agency identifier has an unexpected shape.",
+    "Mã định danh cơ quan không đúng khuôn dạng.", "An agency identifier has an odd shape.", W)
+DOCUMENT_ID_MISMATCH = _c.add(
+    "edxml.document_id_mismatch", S, 200,
+    "DocumentId does not match From and the promulgation data (Art. 8.3).",
+    "Mã định danh văn bản không khớp với cơ quan gửi hoặc số, ngày ban hành.",
+    "The document identifier does not match the sender or promulgation data.", W)
+REFERENCED_DATE_INVALID = _c.add(
+    "edxml.referenced_date_invalid", S, 200,
+    "A referenced DocumentId carries an impossible date.",
+    "Mã văn bản được tham chiếu chứa ngày không hợp lệ.",
+    "A referenced document identifier has an impossible date.", W)
+TRACE_ORGAN_MISSING = _c.add(
+    "edxml.trace_organ_missing", S, 200, "A TraceHeader has no usable OrganId.",
+    "Thông tin vết (TraceHeader) thiếu mã cơ quan.", "A trace header lacks an OrganId.", W)
+TEXT_NOT_NFC = _c.add(
+    "edxml.text_not_nfc", S, 200,
+    "Text is not in Unicode NFC (precomposed Vietnamese, TCVN 6909:2001, Art. 4).",
+    "Văn bản tiếng Việt không ở dạng dựng sẵn (TCVN 6909:2001).",
+    "Vietnamese text is not precomposed (NFC, TCVN 6909:2001).", W)
+MANIFEST_TYPE_DIFFERS = _c.add(
+    "edxml.manifest_type_differs", S, 200,
+    "The manifest Reference and the Attachment declare different types.",
+    "Loại tệp trong danh mục khác với loại khai báo ở tệp đính kèm.",
+    "The manifest and the attachment declare different content types.", W)
+# --- the node's own faults --------------------------------------------------------------
+INTERNAL = _c.add(
+    "node.internal", N, 500, "An unexpected fault inside the node.",
+    "Lỗi hệ thống của trục liên thông.", "Internal error of the exchange node.")
+CONFIG_INVALID = _c.add(
+    "node.config_invalid", N, 500, "The node's configuration is invalid.",
+    "Cấu hình của trục liên thông không hợp lệ.", "The node's configuration is invalid.")
+# --- trust: signatures and certificates (Art. 7.1, 12.3) --------------------------------
+SIGNATURE_ABSENT = _c.add(
+    "trust.signature_absent", S, 400, "The package carries no signature.",
+    "Gói tin không có chữ ký số.", "The package is not signed.")
+SIGNATURE_PLACEHOLDER = _c.add(
+    "trust.signature_placeholder", S, 400,
+    "The signature is a placeholder (fake certificate, wrong namespace, empty value).",
+    "Chữ ký số của gói tin là chữ ký giả (mẫu thử).",
+    "The package carries a placeholder, not a real signature.")
+SIGNATURE_INVALID = _c.add(
+    "trust.signature_invalid", S, 400,
+    "The signature does not verify: content altered or value wrong.",
+    "Chữ ký số không hợp lệ: nội dung đã bị thay đổi.",
+    "The signature is invalid: the content was altered.")
+SIGNATURE_STRUCTURE = _c.add(
+    "trust.signature_structure", S, 400,
+    "The signature is not shaped as required (last child of edXMLHeader, one Reference "
+    "URI=\"\", enveloped transform, unique Ids).",
+    "Cấu trúc chữ ký số không đúng quy định.", "The signature structure is not allowed.")
+REFERENCE_FORBIDDEN = _c.add(
+    "trust.reference_forbidden", S, 400,
+    "The signature references an external or local resource.",
+    "Chữ ký số tham chiếu tới tài nguyên bên ngoài.",
+    "The signature references an external resource.")
+ALGORITHM_FORBIDDEN = _c.add(
+    "trust.algorithm_forbidden", S, 400,
+    "The signature uses an algorithm outside the allow-list (SHA-1 unless enabled).",
+    "Thuật toán chữ ký số không được chấp nhận.", "The signature algorithm is not allowed.")
+CERTIFICATE_UNTRUSTED = _c.add(
+    "trust.certificate_untrusted", S, 400,
+    "The signer's certificate does not chain to a configured trust anchor.",
+    "Chứng thư số không do tổ chức chứng thực tin cậy cấp.",
+    "The signing certificate does not chain to a trusted authority.")
+CERTIFICATE_EXPIRED = _c.add(
+    "trust.certificate_expired", S, 400, "The signer's certificate had expired at receipt.",
+    "Chứng thư số đã hết hạn.", "The signing certificate has expired.")
+CERTIFICATE_NOT_YET_VALID = _c.add(
+    "trust.certificate_not_yet_valid", S, 400,
+    "The signer's certificate was not yet valid at receipt.",
+    "Chứng thư số chưa có hiệu lực.", "The signing certificate is not yet valid.")
+CERTIFICATE_REVOKED = _c.add(
+    "trust.certificate_revoked", S, 400, "The signer's certificate is revoked (CRL).",
+    "Chứng thư số đã bị thu hồi.", "The signing certificate has been revoked.")
+SIGNER_NOT_SENDER = _c.add(
+    "trust.signer_not_sender", S, 403,
+    "The certificate is bound to another agency than the package's sender.",
+    "Chữ ký số không thuộc cơ quan gửi văn bản.",
+    "The signature belongs to another agency than the sender.")
+SIGNER_UNBOUND = _c.add(
+    "trust.signer_unbound", S, 403,
+    "The signer's certificate is not bound to any registered agency.",
+    "Chứng thư số chưa được đăng ký cho cơ quan nào.",
+    "The signing certificate is not registered to any agency.")
+REVOCATION_UNKNOWN = _c.add(
+    "trust.revocation_unknown", N, 503,
+    "No fresh CRL is available for the signer's issuer.",
+    "Chưa kiểm tra được tình trạng thu hồi chứng thư số.",
+    "The certificate's revocation status could not be checked.")
+SIGNING_FAILED = _c.add(
+    "trust.signing_failed", N, 500, "The node could not sign what it emits.",
+    "Trục liên thông không ký được gói tin.", "The node failed to sign its message.")
+LEGACY_SHA1_ADMITTED = _c.add(
+    "trust.legacy_sha1", S, 200,
+    "A legacy RSA-SHA1 signature was admitted because trust.allow_sha1 is on.",
+    "Chấp nhận chữ ký số theo thuật toán cũ SHA-1.",
+    "A legacy SHA-1 signature was accepted.", W)
+
+CATALOGUE: Final = MappingProxyType(_c.codes)
+del _c, S, N, W
+
+
+def code(id_: str) -> Code:
+    """Look a code up by its id (for tests, docs and the golden corpus)."""
+    return CATALOGUE[id_]
