@@ -1,0 +1,33 @@
+"""`axis serve`: run the node's HTTP edge on the embedded default or configured services."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from axis.settings import Settings
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the node")
+    p.add_argument("--host", help="listening address (default: settings host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listening port (default: settings port, 8080)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from adapters.rest.app import create_app
+    from axis.settings import load_settings
+
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if overrides:
+        settings = load_settings(None, **{**settings.model_dump(), **overrides})
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    return 0
