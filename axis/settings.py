@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -107,8 +107,24 @@ def load_settings(
             with path.open("rb") as fh:
                 file_values = tomllib.load(fh)
         settings = Settings(**file_values)
-        if overrides:
-            settings = Settings(**{**settings.model_dump(), **overrides})
     except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
         raise errors.CONFIG_INVALID.error(f"{path or 'settings'}: {exc}") from exc
-    return settings
+    return with_overrides(settings, **overrides)
+
+
+def with_overrides(settings: Settings, **overrides: Any) -> Settings:
+    """Explicit values (command-line flags) over everything else, validated."""
+    if not overrides:
+        return settings
+    checked: dict[str, Any] = {}
+    try:
+        for key, value in overrides.items():
+            info = Settings.model_fields.get(key)
+            if info is None:
+                raise errors.CONFIG_INVALID.error(f"unknown setting {key!r}")
+            # Validated field by field: building a new Settings would re-read the
+            # environment, which must not beat an explicit flag.
+            checked[key] = TypeAdapter(info.annotation).validate_python(value)
+    except ValidationError as exc:
+        raise errors.CONFIG_INVALID.error(str(exc)) from exc
+    return settings.model_copy(update=checked)

@@ -19,15 +19,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from adapters.rest.app import create_app
-    from axis.settings import load_settings
+    from axis.settings import with_overrides
 
     overrides: dict[str, Any] = {}
     if args.host:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
-    if overrides:
-        settings = load_settings(None, **{**settings.model_dump(), **overrides})
+    settings = with_overrides(settings, **overrides)
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
     return 0

@@ -9,6 +9,7 @@ path and line; only a tree that is not an edXML package at all raises.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TypeVar
@@ -92,13 +93,22 @@ def element_path(el: Element) -> str:
     return "/" + "/".join(reversed(parts))
 
 
+_NS_PREFIX = "{" + NS + "}"
+_NS_LEN = len(_NS_PREFIX)
+_NS_WILDCARD = _NS_PREFIX + "*"
+
+
 def children(el: Element) -> dict[str, list[Element]]:
     """Children in the edXML namespace by local name, in document order."""
     out: dict[str, list[Element]] = {}
-    for c in el:
-        tag = c.tag
-        if isinstance(tag, str) and tag.startswith("{" + NS + "}"):
-            out.setdefault(tag[len(NS) + 2 :], []).append(c)
+    # The tag filter runs in C: comments, PIs and other namespaces never reach Python.
+    for c in el.iterchildren(_NS_WILDCARD):
+        name = c.tag[_NS_LEN:]  # type: ignore[index]
+        found = out.get(name)
+        if found is None:
+            out[name] = [c]
+        else:
+            found.append(c)
     return out
 
 
@@ -108,9 +118,10 @@ def strip_cid(content_id: str) -> str:
 
 
 class Reader:
-    def __init__(self, limits: EdxmlSettings, keep_data: bool) -> None:
+    def __init__(self, limits: EdxmlSettings, keep_data: bool, release_text: bool) -> None:
         self.limits = limits
         self.keep_data = keep_data
+        self.release_text = release_text
         self.findings: list[Finding] = []
 
     # --- small helpers ---------------------------------------------------------------
@@ -123,8 +134,7 @@ class Reader:
         value = (el.text or "").strip()
         if not value:
             return ""
-        name = limit_key or local(el)
-        limit = LIMITS.get(name, DEFAULT_LIMIT)
+        limit = LIMITS.get(limit_key or el.tag[_NS_LEN:], DEFAULT_LIMIT)  # type: ignore[index]
         if len(value) > limit:
             self.add(errors.FIELD_TOO_LONG, f"{len(value)} characters > {limit}", el)
         if not value.isascii() and not unicodedata.is_normalized("NFC", value):
@@ -396,10 +406,16 @@ class Reader:
                 self.add(errors.MISSING_ELEMENT, "no ContentTransferEncoded", a)
                 out.append(meta)
                 continue
-            info, found = att.inspect(
-                enc.text or "", content_type, self.limits, element_path(enc), enc.sourceline
-            )
-            self.findings.extend(found)
+            encoded = enc.text or ""
+            if self.release_text:
+                # The tree's copy of the base64 goes as soon as Python holds its own, so a
+                # large attachment never sits in memory three times (tree, str, bytes).
+                enc.text = None
+            info, found = att.inspect(encoded, content_type, self.limits)
+            del encoded
+            if found:
+                where = element_path(enc)
+                self.findings += [replace(f, path=where, line=enc.sourceline) for f in found]
             if info is not None:
                 meta = Attachment(
                     content_id=meta.content_id, name=meta.name, content_type=content_type,
@@ -444,12 +460,16 @@ def detect_kind(header: Element) -> tuple[Kind, Element]:
 
 
 def read_tree(
-    root: Element, limits: EdxmlSettings, *, keep_data: bool = False
+    root: Element, limits: EdxmlSettings, *, keep_data: bool = False, release_text: bool = False
 ) -> tuple[Package, list[Finding]]:
-    """The typed package and every finding (errors and warnings) met while reading."""
+    """The typed package and every finding (errors and warnings) met while reading.
+
+    `release_text` empties each attachment's base64 in the tree once decoded: only for a
+    tree the caller owns and will not read again.
+    """
     header, body, box = envelope_parts(root)
     kind, message_header = detect_kind(header)
-    reader = Reader(limits, keep_data)
+    reader = Reader(limits, keep_data, release_text)
     signature = probe_signature(header)
     if kind is Kind.STATUS:
         status = StatusPackage(header=reader.status_header(message_header), signature=signature)

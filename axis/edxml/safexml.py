@@ -42,7 +42,7 @@ def check_prolog(data: bytes) -> None:
         raise errors.ENCODING_UNSUPPORTED.error("byte order mark of UTF-16/32")
     if data[pos : pos + 1] != b"<":
         first = data[pos : pos + 16]
-        if first.strip() == b"" and not data[pos:].strip():
+        if not data[pos:].strip():  # copies, but only on the way to a refusal
             raise errors.EMPTY.error()
         raise errors.JUNK_BEFORE_PROLOG.error(f"starts with {first!r}")
     decl = _XML_DECL.match(data, pos)
@@ -83,7 +83,7 @@ def _translate(exc: etree.XMLSyntaxError) -> errors.AxisError:
 
 def parse(data: bytes, limits: EdxmlSettings) -> etree._Element:
     """Parse package bytes into a tree, or raise a sender-fault `AxisError`."""
-    if not data or not data.strip():
+    if not data:
         raise errors.EMPTY.error()
     if len(data) > limits.max_package_bytes:
         raise errors.TOO_LARGE.error(
@@ -92,7 +92,8 @@ def parse(data: bytes, limits: EdxmlSettings) -> etree._Element:
     check_prolog(data)
     # Every element costs at least one '<'; counting them is a C-speed upper bound that
     # refuses an element flood before libxml2 allocates a node for each.
-    if data.count(b"<") > 2 * limits.max_elements + 64:
+    markup = data.count(b"<")
+    if markup > 2 * limits.max_elements + 64:
         raise errors.TOO_MANY_ELEMENTS.error(f"more than {limits.max_elements} elements")
     try:
         root = etree.fromstring(data, _parser())
@@ -103,9 +104,10 @@ def parse(data: bytes, limits: EdxmlSettings) -> etree._Element:
     tree = root.getroottree()
     if tree.docinfo.doctype:
         raise errors.DOCTYPE_FORBIDDEN.error("DOCTYPE present")
-    count = int(root.xpath("count(//*)"))  # type: ignore[arg-type]
-    if count > limits.max_elements:
-        raise errors.TOO_MANY_ELEMENTS.error(f"{count} > {limits.max_elements}")
+    if markup > limits.max_elements:  # else the '<' count already bounds the elements
+        count = int(root.xpath("count(//*)"))  # type: ignore[arg-type]
+        if count > limits.max_elements:
+            raise errors.TOO_MANY_ELEMENTS.error(f"{count} > {limits.max_elements}")
     too_deep = "count(/*" + "/*" * limits.max_depth + ")"
     if int(root.xpath(too_deep)) > 0:  # type: ignore[arg-type]
         raise errors.TOO_DEEP.error(f"deeper than {limits.max_depth}")

@@ -38,7 +38,7 @@ class Validator:
         self.schemas = schemas or Schemas()
 
     def check_tree(
-        self, root: etree._Element, *, keep_data: bool = False
+        self, root: etree._Element, *, keep_data: bool = False, release_text: bool = False
     ) -> CheckResult:
         """Check an already parsed tree (the trust stage hands over the signed tree)."""
         try:
@@ -49,7 +49,9 @@ class Validator:
         found = self.schemas.validate(root, kind)
         if found:
             return CheckResult(None, tuple(found), ())
-        package, findings = reader.read_tree(root, self.settings, keep_data=keep_data)
+        package, findings = reader.read_tree(
+            root, self.settings, keep_data=keep_data, release_text=release_text
+        )
         findings += rules.cardinality(message_header, package)
         findings += rules.package_rules(package)
         errs = tuple(f for f in findings if f.code.severity is Severity.ERROR)
@@ -61,7 +63,7 @@ class Validator:
             root = safexml.parse(raw, self.settings)
         except SenderFault as exc:
             return CheckResult(None, (exc.as_finding(),), ())
-        return self.check_tree(root, keep_data=keep_data)
+        return self.check_tree(root, keep_data=keep_data, release_text=True)
 
     def validate(self, raw: bytes, *, keep_data: bool = False) -> ParsedPackage:
         result = self.check(raw, keep_data=keep_data)
