@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("var")
+    # Empty: the embedded default (SQLite under data_dir, in-process broker). Set both for
+    # production (compose.yaml): postgresql+psycopg://… and amqp://…
+    database_url: str = ""
+    broker_url: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "info"
