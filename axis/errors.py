@@ -340,6 +340,21 @@ LEGACY_SHA1_ADMITTED = _c.add(
     "Chấp nhận chữ ký số theo thuật toán cũ SHA-1.",
     "A legacy SHA-1 signature was accepted.", W)
 
+# --- transport and storage: the node's own faults (retried, alerted) -------------------
+BROKER_UNAVAILABLE = _c.add(
+    "node.broker_unavailable", N, 503, "The message broker cannot be reached or refused.",
+    "Hệ thống hàng đợi thông điệp tạm thời không sẵn sàng.",
+    "The message broker is temporarily unavailable.")
+BROKER_NOT_CONFIRMED = _c.add(
+    "node.broker_not_confirmed", N, 503,
+    "The broker did not confirm a publication; it stays in the outbox and is retried.",
+    "Hệ thống hàng đợi chưa xác nhận đã nhận thông điệp.",
+    "The broker did not confirm the message.")
+STORE_UNAVAILABLE = _c.add(
+    "node.store_unavailable", N, 503, "The database or the package store cannot be used.",
+    "Cơ sở dữ liệu của trục liên thông tạm thời không sẵn sàng.",
+    "The node's database is temporarily unavailable.")
+
 CATALOGUE: Final = MappingProxyType(_c.codes)
 del _c, S, N, W
 

@@ -1,0 +1,69 @@
+"""The broker port: how the core hands deliveries to a message broker and takes them back.
+
+Two implementations honour it and pass the same contract tests
+(`tests/test_broker_contract.py`): RabbitMQ (`adapters/amqp`, pika, the only module that
+imports pika) and the in-process broker of the embedded default (`adapters/amqp/memory.py`).
+
+Semantics every implementation keeps:
+- `publish_batch` returns only when the broker has taken responsibility for every message
+  (publisher confirms); otherwise it raises a node fault and the caller keeps them in its
+  outbox. A message may therefore be published twice: consumers deduplicate by
+  `delivery_id` (at-least-once transport, exactly-once effect).
+- Per agency, `fetch` returns messages of higher priority first (Art. 7.2: urgent documents
+  go first); equal priorities in publication order.
+- A fetched message stays owned by the fetcher until `ack` or `reject`; if the fetcher dies
+  (connection lost), the broker gives it out again.
+- `reject(retry=True)` redelivers after a back-off, at most `max_attempts` times in all;
+  then, and on `reject(retry=False)`, the message goes to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerMessage:
+    delivery_id: str  # unique per (package, recipient): the consumer's deduplication key
+    agency_id: str  # the recipient: the routing key
+    priority: int  # 0–4, edXML OtherInfo/Priority
+    body: bytes  # a small JSON reference to the stored package, never the package
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedMessage:
+    message: BrokerMessage
+    attempt: int  # 1 on first delivery
+    redelivered: bool
+    handle: object = field(compare=False, repr=False)  # implementation's delivery tag
+
+
+class BrokerPort(Protocol):
+    def ensure_agency(self, agency_id: str) -> None:
+        """Declare (idempotently) what the agency's deliveries need: queue, bindings."""
+
+    def publish_batch(self, messages: Sequence[BrokerMessage]) -> None:
+        """Publish and wait for every confirm; raise a node-fault AxisError otherwise."""
+
+    def fetch(self, agency_id: str, max_messages: int = 1) -> list[ReceivedMessage]:
+        """Up to `max_messages` waiting for the agency, highest priority first; [] if none."""
+
+    def ack(self, received: ReceivedMessage) -> None: ...
+
+    def reject(self, received: ReceivedMessage, *, retry: bool) -> None: ...
+
+    def depth(self, agency_id: str) -> int:
+        """Messages waiting for the agency (not counting those fetched and unacked)."""
+
+    def dead_letters(self, max_messages: int = 100) -> list[ReceivedMessage]:
+        """Messages parked in the dead-letter queue (for operators; ack to drop them)."""
+
+    def close(self) -> None: ...
+
+
+def ensure_agencies(broker: BrokerPort, agency_ids: Iterable[str]) -> None:
+    for agency_id in agency_ids:
+        broker.ensure_agency(agency_id)
