@@ -1,0 +1,1 @@
+"""SQLAlchemy storage: SQLite by default (WAL), PostgreSQL by URL."""

@@ -1,0 +1,115 @@
+"""What the routing core needs from storage: a transactional unit of work and a blob store.
+
+Implemented by `adapters/store` (SQLAlchemy: SQLite by default, PostgreSQL by URL). The
+orchestrator does every step of a package's life inside one `transaction()`, so a crash
+between any two steps leaves either all of a step or none of it (issue 4, durability).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from axis.edxml.model import Kind
+from axis.journal.chain import JournalEntry
+from axis.route.model import (
+    Delivery,
+    DeliveryState,
+    InboxItem,
+    OutboxEntry,
+    StoredPackage,
+    TrailEntry,
+)
+
+
+class RouteTx(Protocol):
+    """One database transaction. Committed on normal exit, rolled back on exception."""
+
+    # packages (metadata; the bytes live in PackageBlobs)
+    def save_package(self, package: StoredPackage) -> None:
+        """Insert unless a row with this sha256 exists (content-addressed: stored once)."""
+
+    def get_package(self, sha256: str) -> StoredPackage | None: ...
+
+    # deliveries
+    def find_by_dedupe(self, dedupe_key: str) -> Delivery | None: ...
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        """Insert; the dedupe_key is unique, a second insert raises a node fault."""
+
+    def get_delivery(self, delivery_id: str, *, for_update: bool = False) -> Delivery | None:
+        """`for_update` locks the row until commit (PostgreSQL FOR UPDATE)."""
+
+    def update_delivery(self, delivery: Delivery) -> None: ...
+
+    def deliveries_of_document(
+        self, sender_id: str, document_id: str, kind: Kind = Kind.EDOC
+    ) -> list[Delivery]:
+        """Every copy of a document the sender sent (all recipients), oldest first."""
+
+    def count_deliveries(self, state: DeliveryState | None = None) -> int: ...
+
+    # outbox: durable hand-over to the broker
+    def add_outbox(
+        self, delivery_id: str, agency_id: str, priority: int, body: bytes, at: datetime
+    ) -> None: ...
+
+    def claim_outbox(self, limit: int) -> list[OutboxEntry]:
+        """Unsent entries, urgent first then oldest; rows locked (SKIP LOCKED) so that two
+        nodes sharing the database do not publish the same batch at once."""
+
+    def mark_sent(self, entry_ids: Sequence[int], at: datetime) -> None: ...
+
+    def pending_outbox(self) -> int: ...
+
+    # inbox: what waits for a recipient
+    def add_to_inbox(self, item: InboxItem) -> bool:
+        """Insert; False (and no change) when this delivery is already there: the
+        consumer's deduplication by delivery id."""
+
+    def remove_from_inbox(self, delivery_id: str) -> bool: ...
+
+    def list_inbox(
+        self,
+        agency_id: str,
+        *,
+        kind: Kind | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[InboxItem]:
+        """Urgent first (priority descending, Art. 7.2), then by arrival."""
+
+    # trail
+    def add_trail(self, entry: TrailEntry) -> None: ...
+
+    def trail(self, document_id: str) -> list[TrailEntry]:
+        """Every event about the document, in the order they happened."""
+
+    # journal (same transaction: fail closed)
+    def append_journal(
+        self, at: datetime, kind: str, subject: str, payload: dict[str, object]
+    ) -> JournalEntry:
+        """Chain a new entry to the current head. Appends are serialised (the head is
+        locked) so that concurrent nodes never fork the chain."""
+
+
+class RouteStore(Protocol):
+    def transaction(self) -> AbstractContextManager[RouteTx]: ...
+
+    def journal(self, after_seq: int = 0) -> Iterator[JournalEntry]:
+        """Every journal entry after `after_seq`, in order."""
+
+
+class PackageBlobs(Protocol):
+    """Raw package bytes, content-addressed; forwarded byte-identical, never rebuilt."""
+
+    def put(self, raw: bytes) -> str:
+        """Store (durably: fsync before returning) and return the SHA-256 hex digest."""
+
+    def get(self, sha256: str) -> bytes: ...
+
+    def exists(self, sha256: str) -> bool: ...
