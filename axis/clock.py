@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")
 
@@ -100,3 +100,22 @@ def format_wire_date(d: date) -> str:
 def format_wire_timestamp(instant: datetime) -> str:
     t = as_vietnam(instant)
     return f"{format_wire_date(t.date())} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+
+
+# The calendar (office hours, Art. 11.2; working days, Art. 16) lives in axis.calendar,
+# which itself needs VN_TZ and as_vietnam from here. It is re-exported lazily (PEP 562):
+# a plain import at this point would fail whenever axis.calendar is imported first.
+# The redundant aliases mark an explicit re-export for mypy --strict.
+if TYPE_CHECKING:
+    from axis.calendar import WorkCalendar as WorkCalendar  # noqa: PLC0414
+    from axis.calendar import load_calendar as load_calendar  # noqa: PLC0414
+
+_CALENDAR_NAMES = frozenset({"WorkCalendar", "load_calendar"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _CALENDAR_NAMES:
+        from axis import calendar
+
+        return getattr(calendar, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

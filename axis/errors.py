@@ -340,6 +340,43 @@ LEGACY_SHA1_ADMITTED = _c.add(
     "Chấp nhận chữ ký số theo thuật toán cũ SHA-1.",
     "A legacy SHA-1 signature was accepted.", W)
 
+# --- routing and policy (issue 4) ------------------------------------------------------
+UNKNOWN_AGENCY = _c.add(
+    "route.unknown_agency", S, 404, "A recipient is not in the agency registry (Art. 8.2).",
+    "Cơ quan nhận không có trong danh bạ mã định danh.",
+    "The recipient is not a registered agency.")
+RECIPIENT_SUSPENDED = _c.add(
+    "route.recipient_suspended", S, 409, "A recipient is suspended or retired.",
+    "Cơ quan nhận đang bị tạm dừng kết nối.", "The recipient is suspended.")
+SENDER_UNKNOWN = _c.add(
+    "route.sender_unknown", S, 403, "The sender is not a registered agency.",
+    "Cơ quan gửi chưa được đăng ký trên trục liên thông.",
+    "The sending agency is not registered.")
+SENDER_SUSPENDED = _c.add(
+    "route.sender_suspended", S, 403, "The sender is suspended or retired (Art. 22).",
+    "Cơ quan gửi đang bị tạm dừng kết nối.", "The sending agency is suspended.")
+SECRET_REFUSED = _c.add(
+    "policy.secret_refused", S, 422,
+    "The document declares a state-secret classification: never on this axis (Art. 1.2).",
+    "Văn bản mật không được gửi qua trục liên thông (Điều 1.2).",
+    "Classified documents may not travel on this axis (Art. 1.2).")
+RECALL_TARGET_UNKNOWN = _c.add(
+    "route.recall_target_unknown", S, 404,
+    "A recall or status names a document this node never delivered for that pair.",
+    "Không tìm thấy văn bản được thu hồi hoặc được phản hồi.",
+    "The document named by the recall or status is unknown.")
+DELIVERY_UNKNOWN = _c.add(
+    "route.delivery_unknown", S, 404, "No such delivery for the calling agency.",
+    "Không tìm thấy văn bản cần nhận.", "No such document for this agency.")
+DELIVERY_WITHDRAWN = _c.add(
+    "route.delivery_withdrawn", S, 410, "The copy was recalled by its sender (Art. 9.3).",
+    "Văn bản đã được cơ quan gửi thu hồi.", "The document was recalled by its sender.")
+NOT_RECIPIENT = _c.add(
+    "route.not_recipient", S, 403,
+    "A status was sent by an agency that did not receive the document.",
+    "Cơ quan gửi trạng thái không phải là nơi nhận văn bản.",
+    "The status comes from an agency that did not receive the document.")
+
 # --- transport and storage: the node's own faults (retried, alerted) -------------------
 BROKER_UNAVAILABLE = _c.add(
     "node.broker_unavailable", N, 503, "The message broker cannot be reached or refused.",
