@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_settings import (
@@ -58,6 +58,12 @@ class TrustSettings(_Frozen):
     crl_max_age_hours: int = Field(default=48, gt=0)
     node_key: Path | None = None
     node_cert: Path | None = None
+    # An issuer without any configured CRL: accepted as `revocation: unchecked` unless this
+    # is on (then trust.revocation_unknown). A stale CRL always fails closed.
+    require_crl: bool = False
+    # Migration exception list (agency identifiers): unsigned or placeholder packages from
+    # these senders are admitted, each with a trust.unsigned_admitted warning to journal.
+    admit_unsigned: tuple[str, ...] = ()
 
 
 class ClockSettings(_Frozen):
@@ -128,7 +134,7 @@ def with_overrides(settings: Settings, **overrides: Any) -> Settings:
                 raise errors.CONFIG_INVALID.error(f"unknown setting {key!r}")
             # Validated field by field: building a new Settings would re-read the
             # environment, which must not beat an explicit flag.
-            checked[key] = TypeAdapter(info.annotation).validate_python(value)
+            checked[key] = TypeAdapter(cast(Any, info.annotation)).validate_python(value)
     except ValidationError as exc:
         raise errors.CONFIG_INVALID.error(str(exc)) from exc
     return settings.model_copy(update=checked)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import binascii
 import hashlib
 import io
+import lzma
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -23,6 +25,11 @@ from axis.errors import Finding
 from axis.settings import EdxmlSettings
 
 _SNIFF = 8192
+# What inflating a corrupt or exotic zip member raises: zipfile does not wrap these.
+_INFLATE_ERRORS = (
+    zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, RuntimeError,
+    NotImplementedError, OSError, ValueError,
+)
 
 # Declared MIME type → short type name. Anything unlisted is compared by family only.
 DECLARED: dict[str, str] = {
@@ -156,7 +163,8 @@ def _zip_kind(zf: zipfile.ZipFile) -> str:
         if any(n.startswith("ppt/") for n in names):
             return "pptx"
     if "mimetype" in names:
-        mt = zf.read("mimetype")[:100].strip()
+        with zf.open("mimetype") as fh:  # a prefix only: the entry may be a bomb
+            mt = fh.read(100).strip()
         return {
             b"application/vnd.oasis.opendocument.text": "odt",
             b"application/vnd.oasis.opendocument.spreadsheet": "ods",
@@ -166,6 +174,8 @@ def _zip_kind(zf: zipfile.ZipFile) -> str:
 
 
 def _unsafe_name(name: str) -> bool:
+    if not name:  # nameless: not a file anyone can save (and ZipInfo.is_dir() fails)
+        return True
     p = PurePosixPath(name.replace("\\", "/"))
     return p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":")
 
@@ -174,7 +184,7 @@ def inspect_zip(data: bytes, limits: EdxmlSettings) -> tuple[str, tuple[ZipEntry
     """Container kind and entries; raise ValueError with the reason when hostile."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as exc:
         raise ValueError(f"not a readable zip: {exc}") from exc
     with zf:
         infos = zf.infolist()
@@ -186,7 +196,10 @@ def inspect_zip(data: bytes, limits: EdxmlSettings) -> tuple[str, tuple[ZipEntry
             raise ValueError(f"{total} bytes uncompressed > {limits.zip_max_total_bytes}")
         if total > 1024 * 1024 and total / packed > limits.zip_max_ratio:
             raise ValueError(f"compression ratio {total // packed} > {limits.zip_max_ratio}")
-        kind = _zip_kind(zf)
+        try:
+            kind = _zip_kind(zf)
+        except _INFLATE_ERRORS as exc:
+            raise ValueError(f"unreadable entry 'mimetype': {exc}") from exc
         entries = []
         for info in infos:
             if _unsafe_name(info.filename):
@@ -197,7 +210,7 @@ def inspect_zip(data: bytes, limits: EdxmlSettings) -> tuple[str, tuple[ZipEntry
                 # Only a prefix is inflated: enough to sniff, never a bomb.
                 with zf.open(info) as fh:
                     head = fh.read(_SNIFF)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError) as exc:
+            except _INFLATE_ERRORS as exc:
                 raise ValueError(f"unreadable entry {info.filename!r}: {exc}") from exc
             entries.append(ZipEntry(info.filename, info.file_size, sniff(head)))
     return kind, tuple(entries)

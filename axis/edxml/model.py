@@ -115,6 +115,9 @@ class OtherInfo:
     page_amount: int | None = None
     direction: str = ""
     appendixes: tuple[str, ...] = ()
+    # Độ mật: not in QCVN 102's table, but vendors carry it in OtherInfo. A classified
+    # document is refused by policy (Art. 1.2).
+    secrecy: str = ""
 
 
 @dataclass(frozen=True, slots=True)

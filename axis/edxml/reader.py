@@ -9,8 +9,8 @@ path and line; only a tree that is not an edXML package at all raises.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -68,10 +68,17 @@ ORGAN_FIELDS = {
     "OrganInCharge": "in_charge", "OrganAdd": "address", "Email": "email",
     "Telephone": "telephone", "Fax": "fax", "Website": "website",
 }
+SECRECY_FIELDS = ("SecurityLevel", "Secrecy", "SecretLevel", "DoMat", "Confidentiality")
 STAFF_FIELDS = {
     "Department": "department", "Staff": "staff", "Email": "email", "Mobile": "mobile",
     "DepartmentId": "department_id", "StaffId": "staff_id",
 }
+
+
+def line_of(el: Element) -> int | None:
+    """The source line (lxml-stubs type it loosely)."""
+    line: object = el.sourceline
+    return line if isinstance(line, int) else None
 
 
 def local(el: Element) -> str:
@@ -103,7 +110,7 @@ def children(el: Element) -> dict[str, list[Element]]:
     out: dict[str, list[Element]] = {}
     # The tag filter runs in C: comments, PIs and other namespaces never reach Python.
     for c in el.iterchildren(_NS_WILDCARD):
-        name = c.tag[_NS_LEN:]  # type: ignore[index]
+        name = c.tag[_NS_LEN:]
         found = out.get(name)
         if found is None:
             out[name] = [c]
@@ -126,7 +133,7 @@ class Reader:
 
     # --- small helpers ---------------------------------------------------------------
     def add(self, code: Code, detail: str, el: Element) -> None:
-        self.findings.append(code.finding(detail, path=element_path(el), line=el.sourceline))
+        self.findings.append(code.finding(detail, path=element_path(el), line=line_of(el)))
 
     def text(self, el: Element | None, limit_key: str | None = None) -> str:
         if el is None:
@@ -134,7 +141,7 @@ class Reader:
         value = (el.text or "").strip()
         if not value:
             return ""
-        limit = LIMITS.get(limit_key or el.tag[_NS_LEN:], DEFAULT_LIMIT)  # type: ignore[index]
+        limit = LIMITS.get(limit_key or el.tag[_NS_LEN:], DEFAULT_LIMIT)
         if len(value) > limit:
             self.add(errors.FIELD_TOO_LONG, f"{len(value)} characters > {limit}", el)
         if not value.isascii() and not unicodedata.is_normalized("NFC", value):
@@ -150,6 +157,15 @@ class Reader:
 
     def field(self, kids: dict[str, list[Element]], *names: str) -> str:
         return self.text(self.first(kids, *names))
+
+    def once(self, kids: dict[str, list[Element]], *names: str) -> None:
+        """Refuse a repeat of an element read with `first`: the repeat would be ignored
+        here but may be what the next system reads (a second payload, a second type).
+        `names` may join spelling variants with `|`."""
+        for name in names:
+            found = [e for n in name.split("|") for e in kids.get(n, [])]
+            if len(found) > 1:
+                self.add(errors.SCHEMA_INVALID, f"{name} occurs {len(found)} times", found[1])
 
     def convert(
         self, el: Element | None, fn: Callable[[str], T], code: Code, what: str
@@ -207,6 +223,7 @@ class Reader:
         if el is None:
             return OtherInfo()
         k = children(el)
+        self.once(k, "Priority")
         prio_el = self.first(k, "Priority")
         priority = Priority.NORMAL
         raw = self.text(prio_el)
@@ -228,10 +245,12 @@ class Reader:
             page_amount=self.small_int(self.first(k, "PageAmount")),
             direction=self.field(k, "Direction"),
             appendixes=appendixes,
+            secrecy=self.field(k, *SECRECY_FIELDS),
         )
 
     def business(self, el: Element) -> Business:
         k = children(el)
+        self.once(k, "BussinessDocType|BusinessDocType", "DocumentId")
         type_el = self.first(k, "BussinessDocType", "BusinessDocType")
         doc_type = BusinessType.NEW
         raw = self.text(type_el)
@@ -291,6 +310,7 @@ class Reader:
             else:
                 organ_id = organ
             traces.append(TraceHeader(organ_id, self.a_timestamp(self.first(tk, "Timestamp"))))
+        self.once(k, "Bussiness|Business")
         b = self.first(k, "Bussiness", "Business")
         return tuple(traces), (self.business(b) if b is not None else None)
 
@@ -375,6 +395,7 @@ class Reader:
         refs = []
         for r in children(man).get("Reference", []) if man is not None else []:
             rk = children(r)
+            self.once(rk, "ContentId", "ContentType")
             refs.append(Reference(
                 content_id=strip_cid(self.field(rk, "ContentId")),
                 content_type=self.field(rk, "ContentType"),
@@ -394,6 +415,7 @@ class Reader:
             return ()
         for a in items:
             ak = children(a)
+            self.once(ak, "ContentId", "ContentType", "ContentTransferEncoded")
             content_type = self.field(ak, "ContentType")
             enc = self.first(ak, "ContentTransferEncoded")
             meta = Attachment(
@@ -415,7 +437,7 @@ class Reader:
             del encoded
             if found:
                 where = element_path(enc)
-                self.findings += [replace(f, path=where, line=enc.sourceline) for f in found]
+                self.findings += [replace(f, path=where, line=line_of(enc)) for f in found]
             if info is not None:
                 meta = Attachment(
                     content_id=meta.content_id, name=meta.name, content_type=content_type,
@@ -430,7 +452,7 @@ class Reader:
 def envelope_parts(root: Element) -> tuple[Element, Element | None, Element | None]:
     """(edXMLHeader, edXMLBody, AttachmentEncoded) or `edxml.wrong_root`/schema errors."""
     if root.tag != f"{{{NS}}}edXML":
-        raise errors.WRONG_ROOT.error(f"root is {root.tag}", line=root.sourceline)
+        raise errors.WRONG_ROOT.error(f"root is {root.tag}", line=line_of(root))
     rk = children(root)
     env = rk.get("edXMLEnvelope")
     if not env:
@@ -446,6 +468,12 @@ def envelope_parts(root: Element) -> tuple[Element, Element | None, Element | No
 
 def detect_kind(header: Element) -> tuple[Kind, Element]:
     hk = children(header)
+    headers = hk.get("MessageHeader", []) + hk.get("Status", [])
+    if len(headers) > 1:  # which one would the recipient read? refuse the ambiguity
+        raise errors.SCHEMA_INVALID.error(
+            f"{len(headers)} MessageHeader/Status blocks",
+            path="/edXML/edXMLEnvelope/edXMLHeader", line=line_of(headers[1]),
+        )
     if "Status" in hk:
         return Kind.STATUS, hk["Status"][0]
     mh = hk.get("MessageHeader")
@@ -474,6 +502,7 @@ def read_tree(
     if kind is Kind.STATUS:
         status = StatusPackage(header=reader.status_header(message_header), signature=signature)
         return status, reader.findings
+    reader.once(children(header), "TraceHeaderList")
     traces, business = reader.trace_list(self_first(header, "TraceHeaderList"))
     doc = DocumentPackage(
         header=reader.document_header(message_header),

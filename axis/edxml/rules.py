@@ -23,7 +23,7 @@ from axis.edxml.model import (
     StatusCode,
     StatusPackage,
 )
-from axis.edxml.reader import children
+from axis.edxml.reader import children, line_of
 from axis.errors import Code, Finding
 
 HEADER = "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader"
@@ -45,7 +45,7 @@ def cardinality(message_header: etree._Element, package: Package) -> list[Findin
     return [
         errors.SCHEMA_INVALID.finding(
             f"{name} occurs {len(kids[name])} times", path=f"{HEADER}/{name}",
-            line=kids[name][1].sourceline,
+            line=line_of(kids[name][1]),
         )
         for name in once
         if len(kids.get(name, [])) > 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, cast
 
 from lxml import etree
 
@@ -33,5 +35,5 @@ class Schemas:
             return []
         return [
             errors.SCHEMA_INVALID.finding(e.message, path=e.path or None, line=e.line or None)
-            for e in list(schema.error_log)[:_MAX_REPORTED]
+            for e in list(cast(Iterable[Any], schema.error_log))[:_MAX_REPORTED]
         ]

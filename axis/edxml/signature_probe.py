@@ -21,9 +21,7 @@ _NO_NS = ("Signature", "DigitalSignature")
 def signature_elements(header: etree._Element) -> list[etree._Element]:
     """Every child of edXMLHeader that claims to be a signature, in any namespace."""
     out = []
-    for c in header:
-        if not isinstance(c.tag, str):
-            continue
+    for c in header.iterchildren(etree.Element):
         name = etree.QName(c).localname
         if name in _NO_NS:
             out.append(c)

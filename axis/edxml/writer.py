@@ -129,12 +129,13 @@ def _document_header(parent: Element, h: DocumentHeader) -> None:
     _opt(oi, "PromulgationAmount", o.promulgation_amount)
     _opt(oi, "PageAmount", o.page_amount)
     _opt(oi, "Direction", o.direction)
+    _opt(oi, "SecurityLevel", o.secrecy)
     if o.appendixes:
         ap = _sub(oi, "Appendixes")
         for a in o.appendixes:
             _sub(ap, "Appendix", a)
-    for r in h.response_for:
-        _response_for(mh, r)
+    for answered in h.response_for:
+        _response_for(mh, answered)
     _opt(mh, "SteeringType", h.steering_type)
 
 
@@ -164,8 +165,8 @@ def _business(parent: Element, b: Business) -> None:
                 _opt(rec, "ReceiverType", r.receiver_type)
     if b.replacements:
         box = _sub(el, "ReplacementInfoList")
-        for r in b.replacements:
-            _replacement(box, r)
+        for replaced in b.replacements:
+            _replacement(box, replaced)
     _staff(el, b.staff)
 
 

@@ -1,0 +1,303 @@
+"""The orchestrator: accept → parse → validate → verify → policy → route → acknowledge.
+
+Every state change happens in one store transaction together with its trail and journal
+entries (fail closed): the receipt exists only once the package, its deliveries and their
+outbox entries are committed. The relay then hands outbox entries to the broker with
+publisher confirms; consumers move each delivery into its recipient's inbox by delivery
+id, idempotently, before acknowledging. A crash between any two steps therefore loses
+nothing (the outbox is replayed) and duplicates nothing (delivery ids are unique).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from axis import errors
+from axis.calendar import WorkCalendar
+from axis.clock import Clock, iso
+from axis.edxml.model import (
+    BusinessType,
+    DocumentPackage,
+    Kind,
+    Organ,
+    Package,
+    StatusCode,
+    StatusPackage,
+)
+from axis.errors import AxisError, Finding, SenderFault
+from axis.registry.model import Agency
+from axis.route import recall
+from axis.route.acks import Signer, node_status
+from axis.route.broker import BrokerMessage, BrokerPort
+from axis.route.model import (
+    Delivery,
+    DeliveryReceipt,
+    DeliveryState,
+    InboxItem,
+    Receipt,
+    StoredPackage,
+    TrailEntry,
+    TrailEvent,
+    TransportState,
+)
+from axis.route.policy import AgencyDirectory, route
+from axis.route.ports import PackageBlobs, RouteStore, RouteTx
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What the trust stage hands on: the package read from the signed content."""
+
+    package: Package
+    signature: str  # verified, or absent/placeholder admitted by the migration policy
+    signer_fingerprint: str = ""
+    warnings: tuple[Finding, ...] = ()
+
+
+TrustStage = Callable[[bytes, datetime], Checked]
+
+
+def document_id_of(package: Package) -> str:
+    if isinstance(package, StatusPackage):
+        return package.header.response_for.document_id
+    return package.header.document_id
+
+
+def dedupe_key(package: Package, recipient_id: str) -> str:
+    """Same sender, document, recipient and business type (or status code): same copy."""
+    if isinstance(package, StatusPackage):
+        what = f"status:{package.header.status_code.value}"
+    else:
+        what = f"edoc:{int(package.business_type)}"
+    return "|".join((what, package.sender_id, document_id_of(package), recipient_id))
+
+
+def priority_of(package: Package) -> int:
+    if isinstance(package, DocumentPackage):
+        return int(package.header.other.priority)
+    return 0
+
+
+@dataclass(slots=True)
+class Exchange:
+    store: RouteStore
+    blobs: PackageBlobs
+    broker: BrokerPort
+    directory: AgencyDirectory
+    trust: TrustStage
+    signer: Signer
+    calendar: WorkCalendar
+    clock: Clock
+    new_id: Callable[[], str]
+
+    # --- accept ---------------------------------------------------------------------
+    def submit(self, raw: bytes) -> Receipt:
+        """Accept a package or raise the refusal, journaled with its error id."""
+        at = self.clock.now()
+        try:
+            checked = self.trust(raw, at)
+            plan = route(checked.package, self.directory)
+        except SenderFault as exc:
+            self._refused(exc, raw, at)
+            raise
+        sha = self.blobs.put(raw)  # durable before any row refers to it
+        with self.store.transaction() as tx:
+            return self._accept(tx, raw, sha, checked, plan.recipients, at)
+
+    def _refused(self, exc: AxisError, raw: bytes, at: datetime) -> None:
+        exc.error_id = exc.error_id or self.new_id()
+        with self.store.transaction() as tx:
+            tx.append_journal(at, "package.refused", exc.error_id, {
+                "code": exc.code.id, "detail": exc.detail, "bytes": len(raw),
+            })
+
+    def _accept(
+        self, tx: RouteTx, raw: bytes, sha: str, checked: Checked,
+        recipients: tuple[Agency, ...], at: datetime,
+    ) -> Receipt:
+        package = checked.package
+        document_id = document_id_of(package)
+        tx.save_package(StoredPackage(
+            sha256=sha, size=len(raw), kind=package.kind, sender_id=package.sender_id,
+            document_id=document_id, received_at=at, signature=checked.signature,
+            signer_fingerprint=checked.signer_fingerprint,
+        ))
+        entry = tx.append_journal(at, "package.accepted", sha, {
+            "kind": package.kind.value, "sender": package.sender_id,
+            "document_id": document_id, "signature": checked.signature,
+            "signer": checked.signer_fingerprint,
+            "warnings": [w.code.id for w in checked.warnings],
+        })
+        receipts = []
+        for agency in recipients:
+            receipts.append(self._route_one(tx, package, sha, agency.agency_id, at))
+        return Receipt(
+            kind=package.kind, sender_id=package.sender_id, document_id=document_id,
+            package_sha256=sha, accepted_at=at, deliveries=tuple(receipts),
+            warnings=tuple(w.code.id for w in checked.warnings), journal_seq=entry.seq,
+        )
+
+    def _route_one(
+        self, tx: RouteTx, package: Package, sha: str, recipient_id: str, at: datetime
+    ) -> DeliveryReceipt:
+        key = dedupe_key(package, recipient_id)
+        existing = tx.find_by_dedupe(key)
+        document_id = document_id_of(package)
+        if existing is not None:
+            tx.add_trail(TrailEntry(document_id, recipient_id, TrailEvent.DUPLICATE, at,
+                                    existing.delivery_id))
+            return DeliveryReceipt(recipient_id, existing.delivery_id, duplicate=True)
+        if recall.is_recall(package):
+            # Art. 9.3: copies not yet taken are withdrawn here and answered 15 on the
+            # recipient's behalf; a copy already taken gets the recall delivered.
+            withdrawn = recall.withdraw(self, tx, package, recipient_id, at)
+            if withdrawn is not None:
+                return withdrawn
+        elif isinstance(package, StatusPackage):
+            recall.check_status_origin(tx, package)
+        delivery = self.enqueue(tx, package, sha, recipient_id, at, key, origin="sender")
+        return DeliveryReceipt(recipient_id, delivery.delivery_id)
+
+    def enqueue(
+        self, tx: RouteTx, package: Package, sha: str, recipient_id: str, at: datetime,
+        key: str, *, origin: str,
+    ) -> Delivery:
+        """A new delivery with its outbox entry, trail and journal, in `tx`."""
+        document_id = document_id_of(package)
+        status = package.header.status_code.value if isinstance(package, StatusPackage) else None
+        delivery = Delivery(
+            delivery_id=self.new_id(), package_sha256=sha, kind=package.kind,
+            sender_id=package.sender_id, recipient_id=recipient_id, document_id=document_id,
+            business_type=(int(package.business_type)
+                           if isinstance(package, DocumentPackage) else None),
+            status_code=status, priority=priority_of(package), dedupe_key=key,
+            state=DeliveryState.QUEUED, accepted_at=at, origin=origin,
+        )
+        tx.add_delivery(delivery)
+        body = json.dumps({"delivery_id": delivery.delivery_id, "package": sha,
+                           "recipient": recipient_id}).encode()
+        tx.add_outbox(delivery.delivery_id, recipient_id, delivery.priority, body, at)
+        if isinstance(package, StatusPackage):
+            # A status belongs to the history of the recipient it is about: the one that
+            # reports it, or for a recall request (13) the one whose copy is taken back.
+            recalled = package.header.status_code is StatusCode.RECALL_REQUEST
+            tx.add_trail(TrailEntry(
+                document_id, recipient_id if recalled else package.sender_id,
+                TrailEvent.RECALL if recalled else TrailEvent.STATUS, at,
+                delivery.delivery_id, status_code=status, detail=origin))
+        else:
+            event = TrailEvent.RECALL if recall.is_recall(package) else TrailEvent.RECEIVED
+            detail = "" if package.business_type is BusinessType.NEW else (
+                f"{package.business_type.name.lower()} of {recall.target_of(package)}")
+            tx.add_trail(TrailEntry(document_id, recipient_id, event, at,
+                                    delivery.delivery_id, detail=detail))
+        tx.append_journal(at, "delivery.queued", delivery.delivery_id, {
+            "package": sha, "recipient": recipient_id, "document_id": document_id,
+            "kind": package.kind.value, "status": status, "origin": origin,
+        })
+        return delivery
+
+    def emit_status(
+        self, tx: RouteTx, *, on_behalf_of: str, original_sender: str, document_id: str,
+        code: StatusCode, at: datetime,
+    ) -> Delivery | None:
+        """A node-signed status on a recipient's behalf, queued for the original sender."""
+        agency = self.directory.find(on_behalf_of)
+        organ = Organ(on_behalf_of, name=agency.name if agency else "")
+        package, raw = node_status(on_behalf_of=organ, original_sender=original_sender,
+                                   document_id=document_id, code=code, at=at,
+                                   signer=self.signer)
+        key = dedupe_key(package, original_sender)
+        if tx.find_by_dedupe(key) is not None:
+            return None  # the recipient's own status (or ours) is already on its way
+        sha = self.blobs.put(raw)
+        tx.save_package(StoredPackage(sha, len(raw), Kind.STATUS, on_behalf_of, document_id,
+                                      at, "node"))
+        return self.enqueue(tx, package, sha, original_sender, at, key, origin="node")
+
+    # --- hand-over to the broker and into inboxes ------------------------------------
+    def relay_once(self, limit: int = 500) -> int:
+        """Publish a batch of outbox entries with confirms; mark them sent."""
+        with self.store.transaction() as tx:
+            entries = tx.claim_outbox(limit)
+            if not entries:
+                return 0
+            for agency_id in {e.agency_id for e in entries}:
+                self.broker.ensure_agency(agency_id)
+            self.broker.publish_batch([
+                BrokerMessage(e.delivery_id, e.agency_id, e.priority, e.body) for e in entries
+            ])
+            # Crash here: the entries are published again later; the consumer dedupes.
+            tx.mark_sent([e.entry_id for e in entries], self.clock.now())
+            return len(entries)
+
+    def consume_once(self, agency_id: str, max_messages: int = 100) -> int:
+        """Move what the broker holds for an agency into its inbox; ack after commit."""
+        moved = 0
+        for received in self.broker.fetch(agency_id, max_messages):
+            delivery_id = received.message.delivery_id
+            with self.store.transaction() as tx:
+                d = tx.get_delivery(delivery_id, for_update=True)
+                if d is not None and d.state is DeliveryState.QUEUED:
+                    self._make_available(tx, d)
+                    moved += 1
+            if d is None:
+                self.broker.reject(received, retry=False)  # nothing to deliver: park it
+            else:
+                self.broker.ack(received)  # after the commit: redelivery is harmless
+        return moved
+
+    def _make_available(self, tx: RouteTx, d: Delivery) -> None:
+        at = self.clock.now()
+        tx.add_to_inbox(InboxItem(d.delivery_id, d.recipient_id, d.sender_id, d.kind,
+                                  d.document_id, d.business_type, d.status_code, d.priority, at))
+        tx.update_delivery(replace(d, state=DeliveryState.AVAILABLE, available_at=at))
+        tx.add_trail(TrailEntry(d.document_id, d.recipient_id, TrailEvent.AVAILABLE, at,
+                                d.delivery_id, status_code=d.status_code))
+        tx.append_journal(at, "delivery.available", d.delivery_id, {"recipient": d.recipient_id})
+
+    # --- the recipient's side ----------------------------------------------------------
+    def inbox(self, agency_id: str, **filters: object) -> list[InboxItem]:
+        with self.store.transaction() as tx:
+            return tx.list_inbox(agency_id, **filters)  # type: ignore[arg-type]
+
+    def take(self, agency_id: str, delivery_id: str) -> tuple[Delivery, bytes]:
+        """The recipient takes its copy: delivered, with the Art. 11.2 receipt time."""
+        with self.store.transaction() as tx:
+            d = tx.get_delivery(delivery_id, for_update=True)
+            if d is None or d.recipient_id != agency_id:
+                raise errors.DELIVERY_UNKNOWN.error(delivery_id)
+            if d.state is DeliveryState.WITHDRAWN:
+                raise errors.DELIVERY_WITHDRAWN.error(delivery_id)
+            if d.state is not DeliveryState.DELIVERED:
+                at = self.clock.now()
+                effective = self.calendar.effective_receipt_time(at)
+                d = replace(d, state=DeliveryState.DELIVERED, delivered_at=at,
+                            effective_at=effective)
+                tx.update_delivery(d)
+                tx.remove_from_inbox(delivery_id)
+                tx.add_trail(TrailEntry(d.document_id, agency_id, TrailEvent.DELIVERED, at,
+                                        delivery_id, status_code=d.status_code,
+                                        effective_at=effective))
+                tx.append_journal(at, "delivery.delivered", delivery_id, {
+                    "recipient": agency_id, "at": iso(at), "effective_at": iso(effective)})
+                if d.kind is Kind.EDOC:
+                    self.emit_status(tx, on_behalf_of=agency_id, original_sender=d.sender_id,
+                                     document_id=d.document_id, code=StatusCode.ARRIVED, at=at)
+        return d, self.blobs.get(d.package_sha256)
+
+    def update_transport(self, agency_id: str, delivery_id: str, state: TransportState) -> None:
+        with self.store.transaction() as tx:
+            d = tx.get_delivery(delivery_id, for_update=True)
+            if d is None or d.recipient_id != agency_id:
+                raise errors.DELIVERY_UNKNOWN.error(delivery_id)
+            tx.update_delivery(replace(d, transport_state=state))
+            tx.append_journal(self.clock.now(), "delivery.transport", delivery_id,
+                              {"recipient": agency_id, "state": state.value})
+
+    def trail(self, document_id: str) -> list[TrailEntry]:
+        with self.store.transaction() as tx:
+            return tx.trail(document_id)
