@@ -193,7 +193,9 @@ class Reader:
     # --- blocks ----------------------------------------------------------------------
     def organ(self, el: Element) -> Organ:
         values: dict[str, str] = {}
-        for name, kids in children(el).items():
+        by_name = children(el)
+        self.once(by_name, "OrganId")  # the routing key: two would be two answers
+        for name, kids in by_name.items():
             attr = ORGAN_FIELDS.get(name)
             if attr and attr not in values:
                 values[attr] = self.text(kids[0])
@@ -209,6 +211,7 @@ class Reader:
 
     def response_for(self, el: Element) -> ResponseFor:
         k = children(el)
+        self.once(k, "OrganId", "DocumentId")
         return ResponseFor(
             organ_id=self.field(k, "OrganId"),
             code=self.field(k, "Code"),

@@ -1,0 +1,18 @@
+"""Shared pytest fixtures (small and generic: append yours below)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIXTURES_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "edxml"
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """The real edXML packages in ../shared/fixtures/edxml (read-only)."""
+    if not FIXTURES_DIR.is_dir():
+        pytest.fail(f"the real edXML fixtures are missing: {FIXTURES_DIR}")
+    return FIXTURES_DIR
