@@ -50,9 +50,10 @@ def iso(instant: datetime) -> str:
     return as_vietnam(instant).isoformat(timespec="seconds")
 
 
-_DATE_YMD = re.compile(r"(\d{4})[/-](\d{1,2})[/-](\d{1,2})")
-_DATE_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+# re.ASCII: `\d` must not match other scripts' digits (a "２０２０" year is not a date).
+_DATE_YMD = re.compile(r"(\d{4})[/-](\d{1,2})[/-](\d{1,2})", re.ASCII)
+_DATE_DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})", re.ASCII)
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", re.ASCII)
 
 
 def parse_wire_date(text: str) -> date:

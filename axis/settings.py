@@ -28,7 +28,8 @@ DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "axis.toml"
 # .xls .xlsx .ods .csv; images. Zip is the reference SDK's container (spec §1).
 DEFAULT_ALLOWED_TYPES: tuple[str, ...] = (
     "pdf", "doc", "docx", "odt", "txt", "rtf", "xls", "xlsx", "ods", "csv",
-    "png", "jpeg", "gif", "tiff", "bmp", "webp", "svg", "zip",
+    # SVG is left out on purpose: it can carry scripts. A province that needs it can add it.
+    "png", "jpeg", "gif", "tiff", "bmp", "webp", "zip",
 )
 
 

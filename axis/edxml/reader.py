@@ -8,6 +8,7 @@ path and line; only a tree that is not an edXML package at all raises.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import replace
@@ -73,6 +74,17 @@ STAFF_FIELDS = {
     "Department": "department", "Staff": "staff", "Email": "email", "Mobile": "mobile",
     "DepartmentId": "department_id", "StaffId": "staff_id",
 }
+
+
+_ASCII_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def ascii_int(text: str) -> int:
+    """int() without its Unicode generosity: "３" or Arabic-Indic digits are not numbers
+    on the wire, whatever Python's int() says."""
+    if not _ASCII_INT.fullmatch(text):
+        raise ValueError(f"not an integer: {text!r}")
+    return int(text)
 
 
 def line_of(el: Element) -> int | None:
@@ -180,7 +192,7 @@ class Reader:
             return None
 
     def small_int(self, el: Element | None) -> int | None:
-        return self.convert(el, int, errors.VALUE_INVALID, "not an integer")
+        return self.convert(el, ascii_int, errors.VALUE_INVALID, "not an integer")
 
     def a_date(self, el: Element | None) -> date | None:
         return self.convert(el, parse_wire_date, errors.DATE_INVALID, "not a valid date")
@@ -232,7 +244,7 @@ class Reader:
         raw = self.text(prio_el)
         if prio_el is not None and raw:
             try:
-                priority = Priority(int(raw))
+                priority = Priority(ascii_int(raw))
             except ValueError:
                 self.add(errors.PRIORITY_INVALID, f"Priority {raw!r}", prio_el)
         appendix_box = self.first(k, "Appendixes")
@@ -259,7 +271,7 @@ class Reader:
         raw = self.text(type_el)
         if type_el is not None and raw:
             try:
-                doc_type = BusinessType(int(raw))
+                doc_type = BusinessType(ascii_int(raw))
             except ValueError:
                 self.add(errors.VALUE_INVALID, f"BussinessDocType {raw!r} not in 0–3", type_el)
         info_el = self.first(k, "BussinessDocumentInfo", "BusinessDocumentInfo")

@@ -121,6 +121,10 @@ def _attachment_rules(doc: DocumentPackage) -> list[Finding]:
     out: list[Finding] = []
     ref_ids = Counter(r.content_id for r in doc.references)
     att_ids = Counter(a.content_id for a in doc.attachments)
+    if "" in ref_ids or "" in att_ids:
+        # An empty ContentId joins nothing to anything: the one-to-one rule needs ids.
+        where = MANIFEST if "" in ref_ids else ATTACHMENTS
+        out.append(_f(errors.MISSING_ELEMENT, "empty ContentId", where))
     for cid, n in (ref_ids + att_ids).items():
         if ref_ids[cid] > 1 or att_ids[cid] > 1:
             out.append(_f(errors.DUPLICATE_CONTENT_ID, f"ContentId {cid!r} used {n} times",
