@@ -339,6 +339,12 @@ LEGACY_SHA1_ADMITTED = _c.add(
     "A legacy RSA-SHA1 signature was admitted because trust.allow_sha1 is on.",
     "Chấp nhận chữ ký số theo thuật toán cũ SHA-1.",
     "A legacy SHA-1 signature was accepted.", W)
+UNSIGNED_ADMITTED = _c.add(
+    "trust.unsigned_admitted", S, 200,
+    "An unsigned or placeholder-signed package was admitted by the per-agency migration "
+    "exception list (trust.admit_unsigned).",
+    "Chấp nhận gói tin chưa có chữ ký số hợp lệ theo danh sách ngoại lệ chuyển tiếp.",
+    "An unsigned package was accepted under the migration exception list.", W)
 
 # --- routing and policy (issue 4) ------------------------------------------------------
 UNKNOWN_AGENCY = _c.add(
@@ -391,6 +397,96 @@ STORE_UNAVAILABLE = _c.add(
     "node.store_unavailable", N, 503, "The database or the package store cannot be used.",
     "Cơ sở dữ liệu của trục liên thông tạm thời không sẵn sàng.",
     "The node's database is temporarily unavailable.")
+STORE_CONFLICT = _c.add(
+    "node.store_conflict", N, 503,
+    "A concurrent writer got there first (unique key, lock or deadlock): the step was "
+    "rolled back as a whole and is retried.",
+    "Xung đột ghi dữ liệu đồng thời; yêu cầu chưa được ghi nhận, xin gửi lại.",
+    "A concurrent update conflicted; nothing was recorded, please retry.")
+PACKAGE_MISSING = _c.add(
+    "node.package_missing", N, 500, "A stored package's bytes are missing from the package "
+    "store.",
+    "Không tìm thấy nội dung gói tin đã lưu trên trục.",
+    "The stored package content is missing.")
+PACKAGE_CORRUPT = _c.add(
+    "node.package_corrupt", N, 500,
+    "A stored package's bytes no longer match their SHA-256 (bit rot or tampering).",
+    "Nội dung gói tin đã lưu bị hỏng hoặc bị sửa đổi.",
+    "The stored package content is corrupted.")
+JOURNAL_BROKEN = _c.add(
+    "node.journal_broken", N, 500,
+    "The journal's head does not match its last entry: appends are refused until an "
+    "auditor has looked (fail closed, `axis audit verify`).",
+    "Nhật ký liên thông không toàn vẹn; trục tạm dừng ghi nhận.",
+    "The message journal is inconsistent; the node stops recording.")
+
+# --- the agency registry (Art. 8.2 identifiers, Art. 22 accounts) ---------------------
+REGISTRY_UNKNOWN_AGENCY = _c.add(
+    "registry.unknown_agency", S, 404,
+    "No registered agency has this identifier, in either form (Art. 8.2).",
+    "Không có cơ quan nào mang mã định danh này trong danh bạ.",
+    "No registered agency has this identifier.")
+REGISTRY_DUPLICATE_AGENCY = _c.add(
+    "registry.duplicate_agency", S, 409,
+    "An identifier (either form) is already used by another registered agency.",
+    "Mã định danh đã được dùng cho một cơ quan khác trong danh bạ.",
+    "The identifier is already used by another agency.")
+REGISTRY_INVALID_IDENTIFIER = _c.add(
+    "registry.invalid_identifier", S, 400,
+    "An agency identifier breaks the registry's rules (QCVN 102 form required inside the "
+    "province; at most 64 characters, no spaces, elsewhere).",
+    "Mã định danh cơ quan không hợp lệ.", "The agency identifier is invalid.")
+REGISTRY_INVALID_AGENCY = _c.add(
+    "registry.invalid_agency", S, 400,
+    "A field of an agency entry is missing or invalid (name, level, delivery mode, "
+    "endpoint, contact).",
+    "Thông tin cơ quan không hợp lệ.", "The agency entry is invalid.")
+REGISTRY_INVALID_PARENT = _c.add(
+    "registry.invalid_parent", S, 400,
+    "The parent agency is not registered, is retired, or would make a cycle.",
+    "Cơ quan cấp trên không hợp lệ.", "The parent agency is invalid.")
+REGISTRY_INVALID_TRANSITION = _c.add(
+    "registry.invalid_transition", S, 409,
+    "The state change is not allowed (active ↔ suspended, any → retired; retired is final).",
+    "Không thể chuyển trạng thái cơ quan như yêu cầu.",
+    "The agency's state cannot change this way.")
+REGISTRY_REASON_MISSING = _c.add(
+    "registry.reason_missing", S, 400,
+    "A registry change names no actor or no reason: every change is kept with who and why "
+    "(Art. 22).",
+    "Thay đổi danh bạ phải nêu người thực hiện và lý do.",
+    "A registry change must give who made it and why.")
+REGISTRY_INVALID_CERTIFICATE = _c.add(
+    "registry.invalid_certificate", S, 400,
+    "A certificate fingerprint is not a SHA-256 digest (64 hexadecimal digits).",
+    "Dấu vân tay chứng thư số không hợp lệ (SHA-256).",
+    "The certificate fingerprint is not a SHA-256 digest.")
+REGISTRY_CERTIFICATE_BOUND = _c.add(
+    "registry.certificate_bound", S, 409,
+    "The certificate is already bound to another agency.",
+    "Chứng thư số đã được gắn với một cơ quan khác.",
+    "The certificate is already bound to another agency.")
+REGISTRY_UNKNOWN_CREDENTIAL = _c.add(
+    "registry.unknown_credential", S, 404, "No credential has this system id.",
+    "Không tìm thấy tài khoản kết nối.", "No such system credential.")
+REGISTRY_DUPLICATE_CREDENTIAL = _c.add(
+    "registry.duplicate_credential", S, 409, "A credential with this system id exists.",
+    "Tài khoản kết nối đã tồn tại.", "A credential with this system id already exists.")
+REGISTRY_CREDENTIAL_INVALID = _c.add(
+    "registry.credential_invalid", S, 401,
+    "Authentication failed: unknown system, wrong secret, revoked credential or agency not "
+    "active (Art. 22). Which one is not told.",
+    "Xác thực hệ thống kết nối không thành công.", "Authentication failed.")
+REGISTRY_IMPORT_INVALID = _c.add(
+    "registry.import_invalid", S, 400,
+    "A registry import file is unreadable or has invalid rows; nothing was written.",
+    "Tệp nhập danh bạ không hợp lệ; chưa có thay đổi nào được ghi.",
+    "The registry import file is invalid; nothing was written.")
+REGISTRY_CONFLICT = _c.add(
+    "registry.conflict", S, 409,
+    "The database refused the change (a concurrent change won); read again and retry.",
+    "Thay đổi danh bạ bị từ chối do xung đột với thay đổi khác.",
+    "The registry change conflicts with another change.")
 
 CATALOGUE: Final = MappingProxyType(_c.codes)
 del _c, S, N, W

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -46,7 +46,7 @@ def test_healthz_and_readyz(server: str, tmp_path: Path) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok"
-    assert datetime.fromisoformat(body["time"]).utcoffset().total_seconds() == 7 * 3600
+    assert datetime.fromisoformat(body["time"]).utcoffset() == timedelta(hours=7)
     r = httpx.get(f"{server}/readyz", timeout=5)
     assert r.status_code == 200 and r.json()["checks"]["disk"] is True
     assert (tmp_path / "var").is_dir()

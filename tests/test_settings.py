@@ -37,7 +37,7 @@ def test_environment_beats_file_and_flags_beat_environment(
 def test_settings_are_frozen() -> None:
     s = load_settings()
     with pytest.raises(Exception, match="frozen"):
-        s.port = 1  # type: ignore[misc]
+        s.port = 1
 
 
 @pytest.mark.parametrize("content", ["port = 'x'", "nonsense = 1", "[edxml\n"])

@@ -39,6 +39,9 @@ class Agency:
     contact_email: str = ""
     contact_phone: str = ""
     certificates: frozenset[str] = field(default_factory=frozenset)  # sha256 fingerprints
+    # Free text for administrators: where the identifier comes from (the seed marks its
+    # synthetic and unverified identifiers here), the request an entry was made on, ….
+    note: str = ""
 
     @property
     def active(self) -> bool:

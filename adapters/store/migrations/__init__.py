@@ -1,0 +1,1 @@
+"""Alembic environment of the node's database (run through adapters.store.migrate)."""

@@ -1,0 +1,112 @@
+"""Helpers for tests that need a real external service (RabbitMQ, PostgreSQL).
+
+A missing service skips the test on a laptop and fails it in CI (`CI=true`), as the design
+asks: CI must never go green by skipping what it was meant to check. Reachability is a
+plain TCP connect, so this module needs no client library of any service.
+
+    url = require_rabbitmq()   # at the top of a fixture or test
+    with rabbitmq_lease():     # around the test's use of the local RabbitMQ
+        ...
+    wait_until(lambda: ..., timeout_s=30, what="the broker is back")
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+import pytest
+
+RABBITMQ_URL = os.environ.get(
+    "AXIS_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+POSTGRES_URL = os.environ.get(
+    "AXIS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def missing_service(reason: str) -> NoReturn:
+    """Skip on a developer machine, fail in CI."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+def port_open(host: str, port: int, timeout_s: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str, default_port: int) -> str:
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    if not port_open(host, port):
+        missing_service(
+            f"{name} is not reachable on {host}:{port} (start it: tools/ensure-services.sh)")
+    return url
+
+
+def require_rabbitmq() -> str:
+    """The AMQP URL of a reachable RabbitMQ (AXIS_TEST_RABBITMQ_URL overrides)."""
+    return require_service("RabbitMQ", RABBITMQ_URL, 5672)
+
+
+def require_postgres() -> str:
+    """The SQLAlchemy URL of a reachable PostgreSQL (AXIS_TEST_POSTGRES_URL overrides)."""
+    return require_service("PostgreSQL", POSTGRES_URL, 5432)
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    *,
+    timeout_s: float,
+    what: str,
+    interval_s: float = 0.02,
+) -> None:
+    """Poll `condition` until it holds; fail the test after `timeout_s`. For waiting on
+    something real (a broker coming back, a delayed message arriving), never a bare sleep
+    standing in for it."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting until {what}")
+        time.sleep(interval_s)
+
+
+_RABBITMQ_LOCK = Path(tempfile.gettempdir()) / "axis-test-rabbitmq.lock"
+
+
+@contextmanager
+def rabbitmq_lease(*, exclusive: bool = False, timeout_s: float = 300) -> Iterator[None]:
+    """Coordinate pytest processes sharing the machine's RabbitMQ. Ordinary tests hold a
+    shared lease; tests that stop the broker or raise a resource alarm hold an exclusive
+    one, so that one developer's restart test does not fail another's run. (An flock per
+    open file: never ask for an exclusive lease while this process holds a shared one.)"""
+    with _RABBITMQ_LOCK.open("a+") as lock:
+        mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(lock, mode)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    pytest.fail(f"RabbitMQ stayed leased by another test run for {timeout_s} s")
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
