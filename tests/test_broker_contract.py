@@ -1,0 +1,329 @@
+"""The broker port's contract (`axis/route/broker.py`), one body for every implementation:
+the in-process broker and the real RabbitMQ. The RabbitMQ cases need the service: skipped
+without it on a laptop, failed in CI (`tests/service_support.py`)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import pytest
+from service_support import rabbitmq_lease, require_rabbitmq, wait_until
+
+from adapters.amqp.memory import InProcessBroker
+from adapters.amqp.rabbit import RabbitBroker
+from axis import errors
+from axis.edxml.model import Priority
+from axis.route.broker import BrokerMessage, BrokerPort, ReceivedMessage
+
+A, B, NEVER_ENSURED = "000.00.12.H37", "000.00.34.H37", "000.00.99.H37"
+MAX_ATTEMPTS = 3
+RETRY_DELAYS_MS = (50, 50, 50)  # tiny: the tests wait for the real back-off by polling
+WAIT_S = 10.0
+
+
+@dataclass
+class Backend:
+    broker: BrokerPort
+    # Simulates a consumer that dies holding fetched, unsettled messages; returns the
+    # broker a new consumer goes on with.
+    lose_consumer: Callable[[BrokerPort], BrokerPort]
+
+
+def _memory(_: ExitStack) -> Backend:
+    broker = InProcessBroker(MAX_ATTEMPTS, retry_delays_ms=RETRY_DELAYS_MS)
+
+    def lose(_: BrokerPort) -> BrokerPort:
+        broker.requeue_unacked()
+        return broker
+
+    return Backend(broker, lose)
+
+
+def _rabbit(cleanup: ExitStack) -> Backend:
+    url = require_rabbitmq()
+    cleanup.enter_context(rabbitmq_lease())  # keeps other runs' restart tests out meanwhile
+    prefix = f"axis-test-{uuid.uuid4().hex[:12]}"  # no collision with other runs or tests
+    made: list[RabbitBroker] = []
+
+    def make() -> RabbitBroker:
+        broker = RabbitBroker(url, prefix=prefix, max_attempts=MAX_ATTEMPTS,
+                              retry_delays_ms=RETRY_DELAYS_MS, confirm_timeout_s=WAIT_S)
+        made.append(broker)
+        return broker
+
+    def lose(broker: BrokerPort) -> BrokerPort:
+        broker.close()  # the connection goes without acking: RabbitMQ requeues
+        return make()
+
+    def teardown() -> None:
+        for broker in made:
+            broker.close()
+        make().delete_topology([A, B, NEVER_ENSURED])
+
+    cleanup.callback(teardown)  # runs before the lease is released
+    return Backend(make(), lose)
+
+
+@pytest.fixture(params=["memory", pytest.param("rabbit", marks=pytest.mark.service)])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    with ExitStack() as cleanup:
+        yield (_memory if request.param == "memory" else _rabbit)(cleanup)
+
+
+@pytest.fixture()
+def broker(backend: Backend) -> BrokerPort:
+    backend.broker.ensure_agency(A)
+    backend.broker.ensure_agency(B)
+    return backend.broker
+
+
+def msg(n: int, agency: str = A, priority: int = Priority.NORMAL) -> BrokerMessage:
+    body = json.dumps({"package": f"sha256:{n:064x}", "recipient": agency}).encode()
+    return BrokerMessage(f"dlv-{n}-{agency}", agency, int(priority), body, (("n", str(n)),))
+
+
+def fetch_eventually(broker: BrokerPort, agency: str = A) -> ReceivedMessage:
+    got: list[ReceivedMessage] = []
+
+    def arrived() -> bool:
+        got.extend(broker.fetch(agency))
+        return bool(got)
+
+    wait_until(arrived, timeout_s=WAIT_S, what=f"a message for {agency} arrives")
+    return got[0]
+
+
+def drain(broker: BrokerPort, agency: str = A) -> list[ReceivedMessage]:
+    out: list[ReceivedMessage] = []
+    while batch := broker.fetch(agency, max_messages=200):
+        out.extend(batch)
+    for received in out:
+        broker.ack(received)
+    return out
+
+
+def code_of(exc: pytest.ExceptionInfo[errors.AxisError]) -> str:
+    return exc.value.code.id
+
+
+# --- publish, fetch, ack ----------------------------------------------------------------
+
+def test_round_trip(broker: BrokerPort) -> None:
+    sent = msg(1, priority=Priority.URGENT)
+    broker.publish_batch([sent])
+    assert broker.depth(A) == 1
+    [got] = broker.fetch(A, max_messages=10)
+    assert got.message == sent  # body, priority, own headers: all unchanged
+    assert (got.attempt, got.redelivered) == (1, False)
+    assert broker.depth(A) == 0  # fetched and unacked is not waiting
+    broker.ack(got)
+    assert broker.fetch(A) == []
+
+
+def test_empty_batch_is_a_no_op(broker: BrokerPort) -> None:
+    broker.publish_batch([])
+    assert broker.depth(A) == 0
+
+
+def test_settling_twice_is_a_programming_error(broker: BrokerPort) -> None:
+    broker.publish_batch([msg(1)])
+    [got] = broker.fetch(A)
+    broker.ack(got)
+    with pytest.raises(ValueError, match="already settled"):
+        broker.ack(got)
+    with pytest.raises(ValueError, match="already settled"):
+        broker.reject(got, retry=True)
+
+
+def test_malformed_messages_are_refused_before_publishing(broker: BrokerPort) -> None:
+    with pytest.raises(ValueError, match="priority"):
+        broker.publish_batch([msg(1), msg(2, priority=5)])
+    reserved = BrokerMessage("dlv-r", A, 0, b"{}", (("axis-attempt", "9"),))
+    with pytest.raises(ValueError, match="reserved"):
+        broker.publish_batch([reserved])
+    assert broker.depth(A) == 0
+
+
+# --- order: Art. 7.2 --------------------------------------------------------------------
+
+def test_priority_overtakes_the_backlog(broker: BrokerPort) -> None:
+    broker.publish_batch([msg(n) for n in range(50)])
+    broker.publish_batch([msg(50, priority=Priority.FLASH)])
+    [first] = broker.fetch(A)
+    assert first.message.delivery_id == msg(50).delivery_id
+
+
+def test_urgent_document_overtakes_500_normal_ones(broker: BrokerPort) -> None:
+    broker.publish_batch([msg(n) for n in range(500)])
+    broker.publish_batch([msg(500, priority=Priority.URGENT)])
+    [first] = broker.fetch(A)
+    assert first.message.priority == Priority.URGENT
+    assert first.message.delivery_id == msg(500).delivery_id
+
+
+def test_fifo_within_equal_priority(broker: BrokerPort) -> None:
+    sent = [msg(n, priority=(Priority.VERY_URGENT if n % 3 == 0 else Priority.NORMAL))
+            for n in range(30)]
+    broker.publish_batch(sent)
+    got = [r.message for r in drain(broker)]
+    expected = sorted(sent, key=lambda m: -m.priority)  # stable: publication order kept
+    assert got == expected
+
+
+# --- ownership and redelivery -----------------------------------------------------------
+
+def test_unacked_message_is_redelivered_after_consumer_loss(backend: Backend) -> None:
+    broker = backend.broker
+    broker.ensure_agency(A)
+    broker.publish_batch([msg(1), msg(2)])
+    [held] = broker.fetch(A)
+    survivor = backend.lose_consumer(broker)
+    again = fetch_eventually(survivor)
+    assert again.message == held.message
+    assert again.redelivered is True
+    assert again.attempt == 1  # a lost consumer is not a failed attempt
+    with pytest.raises(errors.AxisError) as lost:
+        broker.ack(held)  # its handle died with the consumer
+    assert code_of(lost) == errors.BROKER_UNAVAILABLE.id
+    survivor.ack(again)
+    assert [r.message.delivery_id for r in drain(survivor)] == [msg(2).delivery_id]
+
+
+def test_reject_with_retry_comes_back_with_the_next_attempt(broker: BrokerPort) -> None:
+    broker.publish_batch([msg(1, priority=Priority.FLASH)])
+    [first] = broker.fetch(A)
+    broker.reject(first, retry=True)
+    second = fetch_eventually(broker)
+    assert second.message == first.message  # priority survives the retry path
+    assert (second.attempt, second.redelivered) == (2, False)
+    broker.ack(second)
+    assert broker.dead_letters() == []
+
+
+def test_retries_are_bounded_then_dead_lettered(broker: BrokerPort) -> None:
+    sent = msg(1)
+    broker.publish_batch([sent])
+    attempts = []
+    for _ in range(MAX_ATTEMPTS):
+        received = fetch_eventually(broker)
+        attempts.append(received.attempt)
+        broker.reject(received, retry=True)
+    assert attempts == [1, 2, 3]
+    [dead] = broker.dead_letters()
+    assert (dead.message.delivery_id, dead.message.body) == (sent.delivery_id, sent.body)
+    assert dead.attempt == MAX_ATTEMPTS
+    assert dict(dead.message.headers)["axis-dead-reason"] == "gave up after 3 attempts"
+    assert broker.fetch(A) == []
+    assert broker.depth(A) == 0
+    broker.ack(dead)
+    assert broker.dead_letters() == []
+
+
+def test_reject_without_retry_dead_letters_at_once(broker: BrokerPort) -> None:
+    broker.publish_batch([msg(1), msg(2)])
+    [first] = broker.fetch(A)
+    broker.reject(first, retry=False)
+    [dead] = broker.dead_letters(max_messages=10)
+    assert dead.message.delivery_id == first.message.delivery_id
+    assert dead.attempt == 1
+    assert dict(dead.message.headers)["axis-dead-reason"] == "rejected at attempt 1"
+    assert dict(dead.message.headers)["n"] == "1"
+    broker.ack(dead)
+    assert [r.message.delivery_id for r in drain(broker)] == [msg(2).delivery_id]
+
+
+# --- depth, routing, isolation, volume --------------------------------------------------
+
+def test_depth_counts_what_is_waiting(broker: BrokerPort) -> None:
+    broker.publish_batch([msg(n) for n in range(5)])
+    assert broker.depth(A) == 5
+    fetched = broker.fetch(A, max_messages=2)
+    assert broker.depth(A) == 3
+    for received in fetched:
+        broker.ack(received)
+    assert broker.depth(A) == 3
+    assert broker.depth(NEVER_ENSURED) == 0
+
+
+def test_publishing_needs_the_agency_declared(broker: BrokerPort) -> None:
+    with pytest.raises(errors.AxisError) as unroutable:
+        broker.publish_batch([msg(1, agency=NEVER_ENSURED)])
+    assert code_of(unroutable) == errors.BROKER_NOT_CONFIRMED.id
+    assert unroutable.value.fault is errors.Fault.NODE  # the caller keeps its outbox
+    assert broker.fetch(NEVER_ENSURED) == []
+    broker.ensure_agency(NEVER_ENSURED)
+    broker.ensure_agency(NEVER_ENSURED)  # idempotent
+    broker.publish_batch([msg(1, agency=NEVER_ENSURED)])
+    assert [r.message for r in drain(broker, NEVER_ENSURED)] == [msg(1, agency=NEVER_ENSURED)]
+
+
+def test_batch_of_1000_is_confirmed_and_delivered_exactly(broker: BrokerPort) -> None:
+    sent = [msg(n, priority=n % 5) for n in range(1000)]
+    broker.publish_batch(sent)
+    assert broker.depth(A) == 1000
+    got = [r.message.delivery_id for r in drain(broker)]
+    assert len(got) == 1000
+    assert set(got) == {m.delivery_id for m in sent}
+    assert broker.depth(A) == 0
+
+
+def test_agencies_are_isolated(broker: BrokerPort) -> None:
+    broker.publish_batch([msg(1, A), msg(2, B), msg(3, A, Priority.FLASH)])
+    assert (broker.depth(A), broker.depth(B)) == (2, 1)
+    assert [r.message.agency_id for r in drain(broker, A)] == [A, A]
+    assert broker.depth(B) == 1
+    assert [r.message for r in drain(broker, B)] == [msg(2, B)]
+    assert broker.fetch(NEVER_ENSURED) == []
+
+
+# --- in-process broker only -------------------------------------------------------------
+
+def test_memory_back_off_follows_the_injected_clock() -> None:
+    now = [100.0]
+    broker = InProcessBroker(3, retry_delays_ms=(1000, 5000), clock=lambda: now[0])
+    broker.ensure_agency(A)
+    broker.publish_batch([msg(1)])
+    broker.reject(broker.fetch(A)[0], retry=True)
+    now[0] += 0.999
+    assert broker.fetch(A) == []
+    assert broker.depth(A) == 0  # in back-off, not waiting
+    now[0] += 0.001
+    [second] = broker.fetch(A)
+    broker.reject(second, retry=True)
+    now[0] += 4.9
+    assert broker.fetch(A) == []
+    now[0] += 0.1
+    assert broker.fetch(A)[0].attempt == 3
+
+
+def test_memory_broker_is_thread_safe() -> None:
+    broker = InProcessBroker()
+    broker.ensure_agency(A)
+    seen: list[str] = []
+    done = threading.Event()
+
+    def publish(start: int) -> None:
+        for n in range(start, start + 500, 50):
+            broker.publish_batch([msg(k) for k in range(n, n + 50)])
+
+    def consume() -> None:
+        while not done.is_set() or broker.depth(A):
+            for received in broker.fetch(A, max_messages=7):
+                seen.append(received.message.delivery_id)
+                broker.ack(received)
+
+    consumers = [threading.Thread(target=consume) for _ in range(3)]
+    publishers = [threading.Thread(target=publish, args=(k * 500,)) for k in range(4)]
+    for thread in consumers + publishers:
+        thread.start()
+    for thread in publishers:
+        thread.join()
+    done.set()
+    for thread in consumers:
+        thread.join()
+    assert sorted(seen) == sorted(msg(n).delivery_id for n in range(2000))
