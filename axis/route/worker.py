@@ -28,12 +28,15 @@ class Worker:
     idle_min_s: float = 0.05
     idle_max_s: float = 1.0
     wake: threading.Event = field(default_factory=threading.Event)
+    relayed: int = 0  # outbox entries published by the last pass
 
     def run_once(self) -> int:
-        """One pass: relay until the outbox is empty, then drain every consumed queue."""
-        moved = 0
+        """One pass: relay until the outbox is empty, then drain every consumed queue.
+        Returns how many deliveries reached an inbox."""
+        self.relayed = 0
         while (n := self.exchange.relay_once(self.batch)) > 0:
-            moved += n
+            self.relayed += n
+        moved = 0
         for agency_id in self.agencies():
             while (n := self.exchange.consume_once(agency_id, self.batch)) > 0:
                 moved += n
@@ -43,7 +46,7 @@ class Worker:
         idle = self.idle_min_s
         while not stop.is_set():
             try:
-                busy = self.run_once() > 0
+                busy = self.run_once() > 0 or self.relayed > 0
             except AxisError as exc:  # broker or database away: retried, never fatal
                 log.warning("delivery pass failed: %s", exc)
                 busy = False

@@ -1,0 +1,127 @@
+"""The composition root: one node built from one settings object.
+
+Embedded default (empty `database_url` and `broker_url`): SQLite under `data_dir`, the
+in-process broker, packages on disk under `data_dir/packages`, the node key under
+`data_dir/node`. Production: PostgreSQL and RabbitMQ by URL; everything else is the same.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from adapters.amqp.memory import InProcessBroker
+from adapters.store.blobs import FileBlobs
+from adapters.store.db import database_url, make_engine
+from adapters.store.migrate import upgrade
+from adapters.store.registry_repo import SqlRegistryStore
+from adapters.store.route_repo import SqlRouteStore
+from axis.calendar import WorkCalendar, load_calendar
+from axis.clock import Clock, SystemClock
+from axis.edxml.validate import Validator
+from axis.registry.bindings import RegistryBindings
+from axis.registry.model import AgencyState, DeliveryMode
+from axis.registry.service import Registry
+from axis.route.broker import BrokerPort
+from axis.route.exchange import Checked, Exchange
+from axis.route.worker import Worker
+from axis.settings import Settings
+from axis.trust import setup as trust_setup
+from axis.trust.bindings import AnyBinding, SubjectAttributeBindings
+from axis.trust.sign import NodeSigner, node_signer
+from axis.trust.signed import verify_and_read
+
+
+@dataclass(slots=True)
+class Node:
+    settings: Settings
+    engine: Engine
+    registry: Registry
+    store: SqlRouteStore
+    broker: BrokerPort
+    exchange: Exchange
+    worker: Worker
+    trust: trust_setup.TrustStage
+    signer: NodeSigner
+    calendar: WorkCalendar
+
+    def close(self) -> None:
+        self.broker.close()
+        self.store.engine.dispose()
+        self.engine.dispose()
+
+
+def make_broker(settings: Settings) -> BrokerPort:
+    if not settings.broker_url:
+        return InProcessBroker()
+    from adapters.amqp.rabbit import RabbitBroker
+
+    return RabbitBroker(settings.broker_url)
+
+
+def trust_stage_for(
+    stage: trust_setup.TrustStage, validator: Validator
+) -> Callable[[bytes, datetime], Checked]:
+    def check(raw: bytes, at: datetime) -> Checked:
+        trusted = verify_and_read(raw, at, verifier=stage.verifier, validator=validator,
+                                  policy=stage.policy)
+        signer = trusted.verdict.signer
+        return Checked(
+            package=trusted.package,
+            signature=trusted.verdict.state.value,
+            signer_fingerprint=signer.fingerprint if signer else "",
+            warnings=tuple(trusted.check.warnings) + trusted.admission.warnings,
+        )
+
+    return check
+
+
+def build_node(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    new_id: Callable[[], str] | None = None,
+    broker: BrokerPort | None = None,
+) -> Node:
+    clk = clock or SystemClock()
+    url = database_url(settings.database_url, settings.data_dir)
+    engine = make_engine(url)
+    upgrade(engine)
+    # The route store serialises SQLite writers with BEGIN IMMEDIATE on its own engine;
+    # registry reads keep plain deferred transactions, so WAL lets them run alongside.
+    route_engine = make_engine(url)
+    registry = Registry(SqlRegistryStore(engine), clk)
+    validator = Validator(settings.edxml)
+    # Whose key (issue 3): a certificate speaks for the agency its subject names (when it
+    # chains to an installed anchor) or for the agency an administrator bound it to.
+    bindings = AnyBinding(SubjectAttributeBindings(), RegistryBindings(registry))
+    stage = trust_setup.build(settings, clk.now(), bindings=bindings)
+    signer = node_signer(settings, clk.now())
+    calendar = load_calendar(settings.clock.calendar_file)
+    store = SqlRouteStore(route_engine)
+    the_broker = broker or make_broker(settings)
+    exchange = Exchange(
+        store=store,
+        blobs=FileBlobs(settings.data_dir / "packages"),
+        broker=the_broker,
+        directory=registry,
+        trust=trust_stage_for(stage, validator),
+        signer=signer,
+        calendar=calendar,
+        clock=clk,
+        new_id=new_id or (lambda: str(uuid.uuid4())),
+    )
+
+    def consumed_agencies() -> list[str]:
+        # The node moves deliveries into inboxes for agencies that pull (and, until the
+        # push edge exists, for push agencies too); `amqp` agencies consume their queue.
+        return [a.agency_id for a in registry.list(state=AgencyState.ACTIVE)
+                if a.delivery_mode is not DeliveryMode.AMQP]
+
+    worker = Worker(exchange, consumed_agencies)
+    return Node(settings, engine, registry, store, the_broker, exchange, worker, stage,
+                signer, calendar)
