@@ -20,7 +20,7 @@ from exchange_support import (
     make_pki,
     start_node,
 )
-from signxml import XMLVerifier
+from signxml.verifier import VerifyResult, XMLVerifier
 
 from axis.clock import VN_TZ, iso
 from axis.edxml.model import Kind, Priority, StatusCode
@@ -76,8 +76,9 @@ def test_document_to_three_recipients_then_the_full_status_trail(t: TestNode) ->
     _, status_raw = t.node.exchange.take(UBND, arrived[0].delivery_id)
     # Signed by the node: its own certificate verifies the enveloped signature.
     node_cert = (t.node.settings.data_dir / "node" / "node.pem").read_text()
-    signed = XMLVerifier().verify(status_raw, x509_cert=node_cert).signed_xml
-    assert signed.find(".//{*}StatusCode").text == "01"
+    result = XMLVerifier().verify(status_raw, x509_cert=node_cert)
+    assert isinstance(result, VerifyResult) and result.signed_xml is not None
+    assert result.signed_xml.findtext(".//{*}StatusCode") == "01"
 
     # Kế hoạch refuses with a reason (Art. 6.4); Nội vụ goes 03 → 06; all relayed.
     t.node.exchange.take(KE_HOACH, receipt.deliveries[2].delivery_id)
