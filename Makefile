@@ -20,6 +20,7 @@ sysdeps:
 	bash tools/install-system-deps.sh
 
 run: $(STAMP)
+	$(BIN)/axis registry seed
 	$(BIN)/axis serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)

@@ -4,6 +4,7 @@ trail, refusal with reason, recall before and after delivery, duplicates, refusa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -201,3 +202,28 @@ def test_times_are_vietnam_time(t: TestNode) -> None:
     receipt = t.node.exchange.submit(t.document(UBND, (NOI_VU,), 107)[1])
     assert receipt.accepted_at.tzinfo is not None
     assert receipt.accepted_at == datetime(2026, 11, 24, 2, 0, tzinfo=VN_TZ.utc)
+
+
+def test_trail_cli_prints_every_recipient_history(
+    t: TestNode, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.cli import main
+
+    doc_id, raw = t.document(UBND, (NOI_VU, TAI_CHINH), 108)
+    receipt = t.node.exchange.submit(raw)
+    t.deliver_all()
+    t.clock.advance(timedelta(hours=3))  # 12:00, the lunch break
+    t.node.exchange.take(NOI_VU, receipt.deliveries[0].delivery_id)
+    monkeypatch.setenv("AXIS_DATA_DIR", str(t.node.settings.data_dir))
+    assert main(["trail", doc_id, "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["agency"], e["event"]) for e in events] == [
+        (NOI_VU, "received"), (TAI_CHINH, "received"), (NOI_VU, "available"),
+        (TAI_CHINH, "available"), (NOI_VU, "delivered"), (NOI_VU, "status")]
+    delivered = events[4]
+    assert delivered["at"] == "2026-11-24T12:00:00+07:00"
+    assert delivered["effective_at"] == "2026-11-24T13:00:00+07:00"  # afternoon session
+    assert main(["trail", doc_id]) == 0
+    table = capsys.readouterr().out
+    assert "effective receipt" in table and "2026-11-24T13:00:00+07:00" in table
+    assert main(["trail", "no-such-document"]) == 1

@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from adapters.cli import audit_cmd, edxml_cmd, pki_cmd, registry_cmd, serve_cmd
+from adapters.cli import audit_cmd, edxml_cmd, pki_cmd, registry_cmd, serve_cmd, trail_cmd
 from axis.errors import AxisError
 from axis.settings import Settings, load_settings
 
-COMMANDS = (serve_cmd, edxml_cmd, pki_cmd, registry_cmd, audit_cmd)
+COMMANDS = (serve_cmd, edxml_cmd, pki_cmd, registry_cmd, audit_cmd, trail_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

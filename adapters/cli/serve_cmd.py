@@ -27,6 +27,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.port is not None:
         overrides["port"] = args.port
     settings = with_overrides(settings, **overrides)
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    from adapters.node import build_node
+
+    node = build_node(settings)
+    try:
+        app = create_app(settings, node)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    finally:
+        node.close()
     return 0
