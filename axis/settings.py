@@ -62,6 +62,7 @@ class TrustSettings(_Frozen):
     # An issuer without any configured CRL: accepted as `revocation: unchecked` unless this
     # is on (then trust.revocation_unknown). A stale CRL always fails closed.
     require_crl: bool = False
+    crl_refresh_hours: int = Field(default=6, gt=0)  # the server's CRL refresh job period
     # Migration exception list (agency identifiers): unsigned or placeholder packages from
     # these senders are admitted, each with a trust.unsigned_admitted warning to journal.
     admit_unsigned: tuple[str, ...] = ()

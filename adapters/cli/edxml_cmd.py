@@ -8,9 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from axis.clock import SystemClock
 from axis.edxml.model import DocumentPackage, StatusPackage
 from axis.edxml.validate import CheckResult, Validator
+from axis.errors import AxisError
 from axis.settings import Settings
+from axis.trust import setup
+from axis.trust.verdict import State, Verdict
 
 
 def register(sub: Any) -> None:
@@ -64,8 +68,33 @@ def report(name: str, result: CheckResult) -> dict[str, Any]:
     return out
 
 
+def add_verdict(out: dict[str, Any], verdict: Verdict | None) -> dict[str, Any]:
+    """`signature`: the trust verdict (verified, absent, placeholder, invalid); `signer`
+    when known; `signature_code` and `signature_reason` when invalid."""
+    out["signature"] = verdict.state.value if verdict else None
+    if verdict is not None and verdict.signer is not None:
+        out["signer"] = verdict.signer.as_dict()
+    if verdict is not None and verdict.state is State.INVALID:
+        out["signature_code"] = verdict.code.id if verdict.code else None
+        out["signature_reason"] = verdict.reason
+    return out
+
+
+def check_one(validator: Validator, stage: setup.TrustStage, raw: bytes
+              ) -> tuple[CheckResult, Verdict | None]:
+    """A verified package is read from its signed content, like the pipeline does."""
+    try:
+        verdict = stage.verifier.verify(raw, SystemClock().now())
+    except AxisError:  # not a package at all: the validator says why
+        return validator.check(raw), None
+    if verdict.signed_root is not None:
+        return validator.check_tree(verdict.signed_root), verdict
+    return validator.check(raw), verdict
+
+
 def run_check(args: argparse.Namespace, settings: Settings) -> int:
     validator = Validator(settings.edxml)
+    stage = setup.build(settings, SystemClock().now())
     all_valid = True
     for name in args.files:
         path = Path(name)
@@ -74,7 +103,8 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:
             print(f"axis edxml check: cannot read {name}: {exc.strerror}", file=sys.stderr)
             return 2
-        result = validator.check(raw)
+        result, verdict = check_one(validator, stage, raw)
         all_valid &= result.valid
-        print(json.dumps(report(name, result), ensure_ascii=False), flush=True)
+        out = add_verdict(report(name, result), verdict)
+        print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0 if all_valid else 1

@@ -38,7 +38,7 @@ def _database_ok(node: Node) -> bool:
     try:
         with node.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means "not ready"
+    except Exception:
         return False
     return True
 
