@@ -1,0 +1,111 @@
+"""FileBlobs: raw package bytes on disk, content-addressed (`root/ab/cd/<sha256>`).
+
+Stored once: the name is the SHA-256 of the bytes, so a second `put` of the same package
+finds the file and writes nothing. Large packages never travel through the broker: rows
+and messages carry the digest, the bytes stay here.
+
+Durability (the receipt is returned only once the package is durable): write a temporary
+file in the target directory, fsync it, rename it over the final name (atomic on POSIX),
+then fsync the directory so that the rename itself survives a power cut. A crash leaves
+either no file or the whole file, never a torn one; at worst a stray `.tmp-*` file.
+
+Reads check the digest: bit rot or an edited file is a node fault (`node.package_corrupt`),
+never bytes forwarded as if they were the sender's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from axis import errors
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileBlobs:
+    """PackageBlobs (axis/route/ports.py) on a local or shared file system."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def path_of(self, sha256: str) -> Path:
+        # Only a well-formed digest becomes a path: nothing like "../" reaches the disk.
+        if not _SHA256.fullmatch(sha256):
+            raise errors.PACKAGE_MISSING.error(f"not a SHA-256 digest: {sha256[:80]!r}")
+        return self._root / sha256[:2] / sha256[2:4] / sha256
+
+    def _make_dirs(self, directory: Path) -> None:
+        """Create the fan-out directories, fsyncing each new entry's parent: a directory
+        that vanishes in a crash would take the package with it."""
+        missing: list[Path] = []
+        d = directory
+        while not d.exists():
+            missing.append(d)
+            d = d.parent
+        for d in reversed(missing):
+            d.mkdir(exist_ok=True)  # exist_ok: another node may create it meanwhile
+            _fsync_dir(d.parent)
+
+    def put(self, raw: bytes) -> str:
+        sha = hashlib.sha256(raw).hexdigest()
+        final = self.path_of(sha)
+        try:
+            if final.is_file() and self._intact(final, sha):
+                return sha  # stored once: the same bytes are already there
+            # Absent, or rotten: (re)written, so a resubmission heals a damaged copy.
+            self._make_dirs(final.parent)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(raw)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, final)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            raise errors.STORE_UNAVAILABLE.error(f"package store: {exc}") from exc
+        return sha
+
+    @staticmethod
+    def _intact(path: Path, sha256: str) -> bool:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256
+
+    def get(self, sha256: str) -> bytes:
+        path = self.path_of(sha256)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise errors.PACKAGE_MISSING.error(sha256) from exc
+        except OSError as exc:
+            raise errors.STORE_UNAVAILABLE.error(f"package store: {exc}") from exc
+        if hashlib.sha256(raw).hexdigest() != sha256:
+            raise errors.PACKAGE_CORRUPT.error(sha256)
+        return raw
+
+    def exists(self, sha256: str) -> bool:
+        if not _SHA256.fullmatch(sha256):
+            return False
+        return self.path_of(sha256).is_file()

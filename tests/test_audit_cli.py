@@ -1,0 +1,90 @@
+"""`axis audit verify` on the configured database: exit 0 on a good chain, 1 with the seq
+of the first broken entry once the journal was edited in the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from route_support import BACKENDS, T0, seconds
+from store_support import database_url
+
+from adapters.cli import main
+from adapters.store import migrate
+from adapters.store.db import database_url as configured_url
+from adapters.store.db import make_engine
+from adapters.store.route_repo import SqlRouteStore
+
+
+@pytest.fixture(params=BACKENDS)
+def node_db(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The node's database as the CLI finds it from its settings: the embedded SQLite
+    under AXIS_DATA_DIR, or PostgreSQL by AXIS_DATABASE_URL."""
+    data_dir = tmp_path / "var"
+    monkeypatch.setenv("AXIS_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("AXIS_CONFIG", raising=False)
+    if request.param == "sqlite":
+        monkeypatch.delenv("AXIS_DATABASE_URL", raising=False)
+        yield configured_url("", data_dir)
+        return
+    with database_url("postgresql", tmp_path) as url:
+        monkeypatch.setenv("AXIS_DATABASE_URL", url)
+        yield url
+
+
+def journal_of(url: str, n: int) -> None:
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    store = SqlRouteStore(engine)
+    for i in range(n):
+        with store.transaction() as tx:
+            tx.append_journal(T0 + seconds(i), "delivery.queued", f"d{i}", {"i": i})
+    engine.dispose()
+
+
+def tamper(url: str, sql: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+    engine.dispose()
+
+
+def audit(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
+    code = main(["audit", "verify"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_a_fresh_node_has_a_valid_empty_journal(
+    node_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert audit(capsys) == (0, {"entries": 0, "ok": True, "first_broken": None, "reason": ""})
+
+
+def test_good_chain_exits_0(node_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    journal_of(node_db, 6)
+    assert audit(capsys) == (0, {"entries": 6, "ok": True, "first_broken": None, "reason": ""})
+
+
+def test_entry_edited_in_the_database_exits_1_with_its_seq(
+    node_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal_of(node_db, 6)
+    tamper(node_db, "UPDATE journal SET subject = 'someone-else' WHERE seq = 4")
+    code, report = audit(capsys)
+    assert code == 1
+    assert report["ok"] is False and report["first_broken"] == 4
+    assert report["reason"] == "entry content does not match its hash"
+
+
+def test_entry_deleted_in_the_database_exits_1(
+    node_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal_of(node_db, 6)
+    tamper(node_db, "DELETE FROM journal WHERE seq = 6")
+    code, report = audit(capsys)
+    assert (code, report["first_broken"]) == (1, 6)
