@@ -120,6 +120,10 @@ class Exchange:
     ) -> Receipt:
         package = checked.package
         document_id = document_id_of(package)
+        if recall.is_recall(package):
+            # Lock order: delivery rows before the journal head, as take() and the
+            # consumer do; the other order can deadlock two transactions on PostgreSQL.
+            recall.lock_copies(tx, package)
         tx.save_package(StoredPackage(
             sha256=sha, size=len(raw), kind=package.kind, sender_id=package.sender_id,
             document_id=document_id, received_at=at, signature=checked.signature,

@@ -39,6 +39,13 @@ def target_of(package: Package) -> str:
             else package.header.document_id)
 
 
+def lock_copies(tx: RouteTx, package: Package) -> None:
+    """Lock every copy of the recalled document, in one fixed order (delivery id)."""
+    copies = tx.deliveries_of_document(package.sender_id, target_of(package), Kind.EDOC)
+    for d in sorted(copies, key=lambda d: d.delivery_id):
+        tx.get_delivery(d.delivery_id, for_update=True)
+
+
 def withdraw(
     exchange: Exchange, tx: RouteTx, package: Package, recipient_id: str, at: datetime
 ) -> DeliveryReceipt | None:
