@@ -24,7 +24,7 @@ from exchange_support import (
 from signxml.verifier import VerifyResult, XMLVerifier
 
 from axis.clock import VN_TZ, iso
-from axis.edxml.model import Kind, Priority, StatusCode
+from axis.edxml.model import Business, BusinessType, Kind, Priority, StatusCode
 from axis.errors import AxisError
 from axis.route.model import DeliveryState, TrailEvent
 
@@ -227,3 +227,20 @@ def test_trail_cli_prints_every_recipient_history(
     table = capsys.readouterr().out
     assert "effective receipt" in table and "2026-11-24T13:00:00+07:00" in table
     assert main(["trail", "no-such-document"]) == 1
+
+
+@pytest.mark.parametrize("kind", [BusinessType.UPDATE, BusinessType.REPLACE])
+def test_update_and_replace_are_delivered_and_linked(t: TestNode, kind: BusinessType) -> None:
+    original, raw = t.document(UBND, (NOI_VU,), 109)
+    t.node.exchange.submit(raw)
+    business = Business(doc_type=kind, reason="Cập nhật nội dung", document_id=original)
+    newer, raw2 = t.document(UBND, (NOI_VU,), 110, business=business)
+    t.node.exchange.submit(raw2)
+    t.deliver_all()
+    assert [(i.document_id, i.business_type) for i in t.node.exchange.inbox(NOI_VU)] == [
+        (original, 0), (newer, int(kind))]
+    link = [e for e in t.node.exchange.trail(original) if e.event is TrailEvent.SUPERSEDED]
+    assert [(e.agency_id, e.detail) for e in link] == [
+        (NOI_VU, f"{kind.name.lower()} by {newer}")]
+    received = [e for e in t.node.exchange.trail(newer) if e.event is TrailEvent.RECEIVED]
+    assert received[0].detail == f"{kind.name.lower()} of {original}"

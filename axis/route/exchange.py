@@ -194,10 +194,19 @@ class Exchange:
                 delivery.delivery_id, status_code=status, detail=origin))
         else:
             event = TrailEvent.RECALL if recall.is_recall(package) else TrailEvent.RECEIVED
+            target = recall.target_of(package)
             detail = "" if package.business_type is BusinessType.NEW else (
-                f"{package.business_type.name.lower()} of {recall.target_of(package)}")
+                f"{package.business_type.name.lower()} of {target}")
             tx.add_trail(TrailEntry(document_id, recipient_id, event, at,
                                     delivery.delivery_id, detail=detail))
+            if package.business_type in (BusinessType.UPDATE, BusinessType.REPLACE) and (
+                target != document_id
+            ):
+                # The link back: the acted-on document's trail names what updates it.
+                tx.add_trail(TrailEntry(target, recipient_id, TrailEvent.SUPERSEDED, at,
+                                        delivery.delivery_id, detail=(
+                                            f"{package.business_type.name.lower()} by "
+                                            f"{document_id}")))
         tx.append_journal(at, "delivery.queued", delivery.delivery_id, {
             "package": sha, "recipient": recipient_id, "document_id": document_id,
             "kind": package.kind.value, "status": status, "origin": origin,

@@ -39,6 +39,7 @@ class TrailEvent(str, Enum):
     DELIVERED = "delivered"  # taken by the recipient (Art. 11.2)
     STATUS = "status"  # a status package 01–16 about the document
     RECALL = "recall"  # recall requested (Art. 9.3)
+    SUPERSEDED = "superseded"  # an update (2) or replacement (3) acting on this document
     WITHDRAWN = "withdrawn"  # copy taken back before delivery
     FAILED = "failed"  # delivery gave up (dead letter)
     REFUSED = "refused"  # the node refused the package
