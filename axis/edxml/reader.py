@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -496,22 +496,43 @@ def detect_kind(header: Element) -> tuple[Kind, Element]:
         raise errors.SCHEMA_INVALID.error(
             "no MessageHeader or Status", path="/edXML/edXMLEnvelope/edXMLHeader"
         )
-    is_status = any(
-        isinstance(c.tag, str) and c.tag == f"{{{NS}}}StatusCode" for c in mh[0]
-    )
+    is_status = mh[0].find(_STATUS_CODE) is not None
     return (Kind.STATUS if is_status else Kind.EDOC), mh[0]
 
 
+_STATUS_CODE = f"{{{NS}}}StatusCode"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The parts of a package every stage looks at, found once."""
+
+    header: Element
+    body: Element | None
+    box: Element | None
+    kind: Kind
+    message_header: Element
+
+
+def open_envelope(root: Element) -> Envelope:
+    """Raises `edxml.wrong_root` or `edxml.schema_invalid` for a tree that is not a package."""
+    header, body, box = envelope_parts(root)
+    kind, message_header = detect_kind(header)
+    return Envelope(header, body, box, kind, message_header)
+
+
 def read_tree(
-    root: Element, limits: EdxmlSettings, *, keep_data: bool = False, release_text: bool = False
+    root: Element | Envelope, limits: EdxmlSettings, *, keep_data: bool = False,
+    release_text: bool = False,
 ) -> tuple[Package, list[Finding]]:
     """The typed package and every finding (errors and warnings) met while reading.
 
     `release_text` empties each attachment's base64 in the tree once decoded: only for a
     tree the caller owns and will not read again.
     """
-    header, body, box = envelope_parts(root)
-    kind, message_header = detect_kind(header)
+    env = root if isinstance(root, Envelope) else open_envelope(root)
+    header, body, box, kind, message_header = (
+        env.header, env.body, env.box, env.kind, env.message_header)
     reader = Reader(limits, keep_data, release_text)
     signature = probe_signature(header)
     if kind is Kind.STATUS:

@@ -42,17 +42,16 @@ class Validator:
     ) -> CheckResult:
         """Check an already parsed tree (the trust stage hands over the signed tree)."""
         try:
-            header, _, _ = reader.envelope_parts(root)
-            kind, message_header = reader.detect_kind(header)
+            env = reader.open_envelope(root)
         except SenderFault as exc:
             return CheckResult(None, (exc.as_finding(),), ())
-        found = self.schemas.validate(root, kind)
+        found = self.schemas.validate(root, env.kind)
         if found:
             return CheckResult(None, tuple(found), ())
         package, findings = reader.read_tree(
-            root, self.settings, keep_data=keep_data, release_text=release_text
+            env, self.settings, keep_data=keep_data, release_text=release_text
         )
-        findings += rules.cardinality(message_header, package)
+        findings += rules.cardinality(env.message_header, package)
         findings += rules.package_rules(package)
         errs = tuple(f for f in findings if f.code.severity is Severity.ERROR)
         warns = tuple(f for f in findings if f.code.severity is Severity.WARNING)
