@@ -7,19 +7,25 @@ in-process broker, packages on disk under `data_dir/packages`, the node key unde
 
 from __future__ import annotations
 
+import functools
+import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx
 from sqlalchemy import Engine
 
 from adapters.amqp.memory import InProcessBroker
+from adapters.push.deliverer import PushDeliverer
+from adapters.rest.metrics import MeteredExchange, NodeMetrics
 from adapters.store.blobs import FileBlobs
 from adapters.store.db import database_url, make_engine
 from adapters.store.migrate import upgrade
 from adapters.store.registry_repo import SqlRegistryStore
 from adapters.store.route_repo import SqlRouteStore
+from axis.auth import keys, signing
 from axis.calendar import WorkCalendar, load_calendar
 from axis.clock import Clock, SystemClock
 from axis.edxml.validate import Validator
@@ -48,8 +54,12 @@ class Node:
     trust: trust_setup.TrustStage
     signer: NodeSigner
     calendar: WorkCalendar
+    metrics: NodeMetrics
+    pusher: PushDeliverer  # push-mode agencies; the server runs its loop (rest/app.py)
+    http: httpx.Client
 
     def close(self) -> None:
+        self.http.close()
         self.broker.close()
         self.store.engine.dispose()
         self.engine.dispose()
@@ -104,7 +114,8 @@ def build_node(
     calendar = load_calendar(settings.clock.calendar_file)
     store = SqlRouteStore(route_engine)
     the_broker = broker or make_broker(settings)
-    exchange = Exchange(
+    metrics = NodeMetrics()
+    exchange = MeteredExchange(
         store=store,
         blobs=FileBlobs(settings.data_dir / "packages"),
         broker=the_broker,
@@ -114,14 +125,30 @@ def build_node(
         calendar=calendar,
         clock=clk,
         new_id=new_id or (lambda: str(uuid.uuid4())),
+        metrics=metrics,
     )
 
     def consumed_agencies() -> list[str]:
-        # The node moves deliveries into inboxes for agencies that pull (and, until the
-        # push edge exists, for push agencies too); `amqp` agencies consume their queue.
+        # The node moves deliveries into inboxes for agencies that pull and for push
+        # agencies (the pusher posts from there); `amqp` agencies consume their queue.
         return [a.agency_id for a in registry.list(state=AgencyState.ACTIVE)
                 if a.delivery_mode is not DeliveryMode.AMQP]
 
     worker = Worker(exchange, consumed_agencies)
-    return Node(settings, engine, registry, store, the_broker, exchange, worker, stage,
-                signer, calendar)
+    # Pushes are signed with the agency's own credential secret, derived from the master
+    # key the agency API verifies with (adapters/push/signing.py).
+    @functools.cache
+    def master_key() -> bytes:  # read (or made) on the first push, not at start-up
+        return keys.master_key(settings)
+
+    def secret_for(system_id: str) -> str:
+        return signing.derive_secret(master_key(), system_id)
+
+    http = httpx.Client(timeout=settings.push.timeout_seconds, follow_redirects=False)
+    pusher = PushDeliverer(
+        exchange=exchange, directory=registry, http=http, secret_for=secret_for, clock=clk,
+        random=random.SystemRandom().random, settings=settings.push, observer=metrics)
+    node = Node(settings, engine, registry, store, the_broker, exchange, worker, stage,
+                signer, calendar, metrics, pusher, http)
+    metrics.attach(node)
+    return node

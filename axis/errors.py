@@ -488,6 +488,93 @@ REGISTRY_CONFLICT = _c.add(
     "Thay đổi danh bạ bị từ chối do xung đột với thay đổi khác.",
     "The registry change conflicts with another change.")
 
+# --- the agency API: authentication of agency systems (issue 5, Art. 22) --------------
+AUTH_MISSING = _c.add(
+    "auth.missing", S, 401,
+    "The request lacks X-Axis-System-Id, X-Axis-Timestamp or X-Axis-Signature, or one of "
+    "them is malformed (deny by default).",
+    "Yêu cầu thiếu thông tin xác thực của hệ thống kết nối.",
+    "The request carries no valid authentication headers.")
+AUTH_SIGNATURE_INVALID = _c.add(
+    "auth.signature_invalid", S, 401,
+    "The request signature (HMAC-SHA256 over method, target, timestamp and body hash) "
+    "does not match.",
+    "Chữ ký xác thực của yêu cầu không đúng.", "The request signature is invalid.")
+AUTH_TIMESTAMP_INVALID = _c.add(
+    "auth.timestamp_invalid", S, 401,
+    "The request timestamp is more than 5 minutes away from the node's clock.",
+    "Thời điểm gửi yêu cầu lệch quá 5 phút so với đồng hồ của trục.",
+    "The request timestamp is outside the allowed 5-minute window.")
+AUTH_REPLAYED = _c.add(
+    "auth.replayed", S, 401,
+    "The same signed request was already received: each signature is accepted once.",
+    "Yêu cầu đã được gửi trước đó (phát lại), không được chấp nhận.",
+    "The request was already received (replay).")
+AUTH_SENDER_MISMATCH = _c.add(
+    "auth.sender_mismatch", S, 403,
+    "The package's signed sender (From/OrganId) is neither the authenticated agency nor "
+    "one of its registered child units.",
+    "Cơ quan gửi trong gói tin không phải là cơ quan đã xác thực hoặc đơn vị trực thuộc.",
+    "The package sender is not the authenticated agency or one of its units.")
+AUTH_CLIENT_CERTIFICATE = _c.add(
+    "auth.client_certificate", S, 403,
+    "Mutual TLS: the client certificate is missing or not bound to the authenticated "
+    "agency in the registry.",
+    "Chứng thư số của hệ thống kết nối không hợp lệ hoặc không thuộc cơ quan đã xác thực.",
+    "The client certificate is missing or not bound to the agency.")
+AUTH_RATE_LIMITED = _c.add(
+    "auth.rate_limited", S, 429,
+    "The agency sent more requests than its rate limit; retry after Retry-After seconds.",
+    "Cơ quan gửi quá nhiều yêu cầu; vui lòng thử lại sau.",
+    "Too many requests from this agency; retry later.")
+# --- the agency API: requests the HTTP edge cannot use -------------------------------
+API_INVALID_REQUEST = _c.add(
+    "api.invalid_request", S, 422,
+    "A parameter or the JSON body is missing or invalid.",
+    "Tham số của yêu cầu không hợp lệ.", "A request parameter is missing or invalid.")
+API_NOT_FOUND = _c.add(
+    "api.not_found", S, 404, "No such endpoint.",
+    "Không có chức năng này trên trục liên thông.", "No such endpoint.")
+API_METHOD_NOT_ALLOWED = _c.add(
+    "api.method_not_allowed", S, 405, "The endpoint does not accept this HTTP method.",
+    "Phương thức HTTP không được hỗ trợ.", "The HTTP method is not allowed here.")
+MESSAGE_TYPE_MISMATCH = _c.add(
+    "policy.message_type_mismatch", S, 400,
+    "messageType (edoc or status) does not match the package that was sent.",
+    "Loại gói tin (messageType) không khớp với nội dung gói tin.",
+    "messageType does not match the package.")
+API_DOCUMENT_UNKNOWN = _c.add(
+    "api.document_unknown", S, 404,
+    "No trail of this document that the calling agency may see (its own documents only).",
+    "Không tìm thấy văn bản của cơ quan với mã định danh này.",
+    "No document with this identifier for the calling agency.")
+
+# --- the admin and operator API (issue 5; Art. 21.3 notices, Art. 22 accounts) ---------
+AUTH_ADMIN_REQUIRED = _c.add(
+    "auth.admin_required", S, 401,
+    "An admin route was called without a valid administrator token (Authorization: Bearer; "
+    "agency credentials never open admin routes).",
+    "Cần mã truy cập của quản trị viên trục liên thông.",
+    "An administrator token is required.")
+AUTH_ADMIN_FORBIDDEN = _c.add(
+    "auth.admin_forbidden", S, 403,
+    "The administrator token's role does not allow this route (operator: read and notices; "
+    "admin: every change).",
+    "Vai trò của quản trị viên không được phép thực hiện thao tác này.",
+    "The administrator's role does not allow this operation.")
+NOTICE_NUMBER_USED = _c.add(
+    "notice.number_used", S, 409,
+    "A maintenance notice with this number was already sent with a different content "
+    "(Art. 8.3, 12.2: a document number is unique in its issuer's register).",
+    "Số văn bản thông báo đã được dùng cho một thông báo khác.",
+    "This notice number was already used for another notice.")
+PUSH_DEAD_LETTERED = _c.add(
+    "node.push_dead_lettered", N, 502,
+    "The agency's push endpoint did not accept a package within the bounded retries: the "
+    "delivery is marked failed (dead letter) and an alert is logged.",
+    "Không chuyển được văn bản tới hệ thống của cơ quan nhận sau số lần thử cho phép.",
+    "The package could not be pushed to the agency's endpoint; delivery failed.")
+
 CATALOGUE: Final = MappingProxyType(_c.codes)
 del _c, S, N, W
 

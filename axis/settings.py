@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_settings import (
@@ -72,6 +72,69 @@ class ClockSettings(_Frozen):
     calendar_file: Path = PROJECT_ROOT / "config" / "calendar.toml"
 
 
+class RestSettings(_Frozen):
+    """The agency API (adapters/rest/agency.py, docs/api.md)."""
+
+    # Token bucket per agency: `burst` requests at once, refilled at `rate_per_minute`.
+    rate_per_minute: int = Field(default=120, gt=0)
+    burst: int = Field(default=30, gt=0)
+    # Cap on a request body; None: the edXML package limit plus 64 KiB of multipart framing.
+    max_body_bytes: int | None = Field(default=None, gt=0)
+    # Accepted distance between a request's timestamp and the node's clock (±5 minutes).
+    clock_skew_seconds: int = Field(default=300, gt=0, le=3600)
+    # The credential master key (secrets are derived from it); default
+    # data_dir/node/credentials.key, made on first start with mode 0600.
+    credentials_key: Path | None = None
+    # Mutual TLS, terminated by a reverse proxy that forwards the client certificate (PEM,
+    # URL-encoded as nginx's $ssl_client_escaped_cert) in this header; empty: off. Only
+    # safe when the node is reachable through that proxy alone.
+    client_cert_header: str = ""
+    # With mutual TLS on: refuse requests that bring no client certificate.
+    require_client_cert: bool = False
+
+    def body_cap(self, edxml: EdxmlSettings) -> int:
+        return self.max_body_bytes or edxml.max_package_bytes + 64 * 1024
+
+
+class AdminToken(_Frozen):
+    """One administrator's token, by its hash only (`axis admin token` makes one)."""
+
+    name: str = Field(min_length=1, max_length=200)  # the actor named in every change
+    role: Literal["admin", "operator"]
+    hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+
+
+class AdminSettings(_Frozen):
+    """The admin and operator API (adapters/rest/admin.py, docs/operations.md)."""
+
+    # Art. 22: each administrator has a token of their own, never shared; only hashes here.
+    tokens: tuple[AdminToken, ...] = ()
+    # Who maintenance notices (Art. 21.3) come From: a registered agency, the unit that
+    # operates the axis (Art. 17: Sở Thông tin và Truyền thông). The seed's id is synthetic.
+    notice_sender_id: str = "000.00.11.H37"
+    # /metrics without a token by default (scraped on an internal network); on: an admin
+    # or operator bearer token is required.
+    metrics_require_token: bool = False
+    # Queue depth is reported per active agency up to this many (one broker call each).
+    metrics_max_agencies: int = Field(default=500, gt=0)
+
+
+class PushSettings(_Frozen):
+    """Push delivery to agencies in `push` mode (adapters/push, docs/operations.md)."""
+
+    enabled: bool = True  # the server runs the push loop (off: deliveries wait, pullable)
+    # 12 attempts, 5 s doubling, capped at 15 min: waits of up to 66 min in all (about
+    # 33 on average, full jitter) before a dead letter: an agency server's restart fits.
+    max_attempts: int = Field(default=12, ge=1, le=50)  # then the delivery is dead-lettered
+    base_delay_seconds: float = Field(default=5.0, gt=0)  # back-off: base * 2^(n-1) …
+    max_delay_seconds: float = Field(default=900.0, gt=0)  # … capped, then full jitter
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    batch: int = Field(default=50, gt=0)  # deliveries per agency per pass
+    # Packages are documents: plain http only for tests and closed networks.
+    require_https: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AXIS_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -88,6 +151,9 @@ class Settings(BaseSettings):
     edxml: EdxmlSettings = EdxmlSettings()
     trust: TrustSettings = TrustSettings()
     clock: ClockSettings = ClockSettings()
+    admin: AdminSettings = AdminSettings()
+    push: PushSettings = PushSettings()
+    rest: RestSettings = RestSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -6,11 +6,24 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from adapters.cli import audit_cmd, edxml_cmd, pki_cmd, registry_cmd, serve_cmd, trail_cmd
+from adapters.cli import (
+    admin_cmd,
+    agency_cmd,
+    audit_cmd,
+    credentials_cmd,
+    demo_cmd,
+    edxml_cmd,
+    pki_cmd,
+    registry_cmd,
+    serve_cmd,
+    trail_cmd,
+)
 from axis.errors import AxisError
 from axis.settings import Settings, load_settings
 
-COMMANDS = (serve_cmd, edxml_cmd, pki_cmd, registry_cmd, audit_cmd, trail_cmd)
+# credentials_cmd joins `registry` as `axis registry credentials`: it comes after it.
+COMMANDS = (serve_cmd, edxml_cmd, pki_cmd, registry_cmd, credentials_cmd, audit_cmd, trail_cmd,
+            agency_cmd, admin_cmd, demo_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from axis import errors
@@ -178,8 +178,12 @@ class Registry:
 
     # --- credentials (Art. 22) -----------------------------------------------------------
     def issue_credential(
-        self, identifier: str, *, actor: str, reason: str, system_id: str | None = None
+        self, identifier: str, *, actor: str, reason: str, system_id: str | None = None,
+        secret_for: Callable[[str], str] | None = None,
     ) -> IssuedCredential:
+        """A new credential. `secret_for(system_id)` derives the secret instead of drawing
+        it at random: the agency API re-derives it from a master key kept outside the
+        database to verify request signatures (axis/auth/signing.py)."""
         actor, reason = _who(actor, reason)
         agency = self._writable(identifier)
         sid = credentials.check_system_id(
@@ -187,7 +191,7 @@ class Registry:
         )
         if self._store.credential(sid) is not None:
             raise errors.REGISTRY_DUPLICATE_CREDENTIAL.error(sid)
-        secret = credentials.new_secret()
+        secret = secret_for(sid) if secret_for else credentials.new_secret()
         cred = Credential(sid, agency.agency_id, credentials.hash_secret(secret), self._clock.now())
         change = AgencyChange(
             agency.agency_id, cred.issued_at, actor, reason, "issue-credential",

@@ -94,12 +94,26 @@ class Exchange:
     new_id: Callable[[], str]
 
     # --- accept ---------------------------------------------------------------------
-    def submit(self, raw: bytes) -> Receipt:
-        """Accept a package or raise the refusal, journaled with its error id."""
+    def submit(
+        self, raw: bytes, *, kind: Kind | None = None,
+        sender_allowed: Callable[[str], bool] | None = None,
+    ) -> Receipt:
+        """Accept a package or raise the refusal, journaled with its error id.
+
+        From an authenticated edge: `kind` is what the caller declared (messageType) and
+        `sender_allowed` authorises the signed sender (From/OrganId), e.g. "the
+        authenticated agency or one of its child units"; both are checked after the
+        signature, so they read only what was signed (`auth.sender_mismatch`)."""
         at = self.clock.now()
         try:
             checked = self.trust(raw, at)
-            plan = route(checked.package, self.directory)
+            package = checked.package
+            if sender_allowed is not None and not sender_allowed(package.sender_id):
+                raise errors.AUTH_SENDER_MISMATCH.error(repr(package.sender_id))
+            if kind is not None and package.kind is not kind:
+                raise errors.MESSAGE_TYPE_MISMATCH.error(
+                    f"declared {kind.value}, the package is {package.kind.value}")
+            plan = route(package, self.directory)
         except SenderFault as exc:
             self._refused(exc, raw, at)
             raise
@@ -250,6 +264,9 @@ class Exchange:
     def consume_once(self, agency_id: str, max_messages: int = 100) -> int:
         """Move what the broker holds for an agency into its inbox; ack after commit."""
         moved = 0
+        # Declared once per connection (cached): fetching from a queue that does not exist
+        # yet would cost RabbitMQ a channel error on every pass.
+        self.broker.ensure_agency(agency_id)
         for received in self.broker.fetch(agency_id, max_messages):
             delivery_id = received.message.delivery_id
             with self.store.transaction() as tx:

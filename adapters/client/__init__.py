@@ -1,0 +1,1 @@
+"""Clients of the node's APIs, for agency systems, tests and people trying the node."""

@@ -1,0 +1,269 @@
+"""The push loop: deliveries waiting in a push agency's inbox are POSTed to its endpoint.
+
+Where it sits. The delivery worker moves a push agency's deliveries into its inbox like any
+pull agency's (AVAILABLE); this loop then takes them from there, urgent first (Art. 7.2).
+A 2xx answer has exactly the effect of the agency taking its copy (`Exchange.take`):
+DELIVERED with the Art. 11.2 receipt time, trail, journal and the node's 01 to the sender.
+Until then the copy also stays pullable: an agency whose endpoint is down can still fetch.
+
+Failures. Any other answer, a redirect (never followed: the package goes only where the
+registry says), a timeout or a refused connection is a failed attempt, journaled. The next
+attempt waits `base * 2^(n-1)` seconds capped at `max_delay`, times a uniform random
+factor (full jitter: retries of many deliveries do not arrive in waves). After
+`max_attempts` the delivery is dead-lettered: FAILED, out of the inbox, trail and journal
+entries, an alert in the log (`node.push_dead_lettered`); `requeue` puts it back.
+
+Waiting is scheduled, never slept: a pass pushes only what is due by the injected clock, so
+one slow agency does not hold the loop and tests move the clock instead of sleeping. The
+attempt counts live in memory: a restart gives every waiting delivery a fresh budget
+(more retries, never fewer). Several nodes may push the same delivery at once; the
+receiver de-duplicates by X-Axis-Delivery-Id and `take` is idempotent.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import httpx
+
+from adapters.push import signing
+from axis import errors
+from axis.clock import Clock, iso
+from axis.errors import AxisError
+from axis.registry.model import Agency, AgencyState, Credential, DeliveryMode
+from axis.route.exchange import Exchange
+from axis.route.model import DeliveryState, InboxItem, TrailEntry, TrailEvent
+from axis.settings import PushSettings
+
+log = logging.getLogger("axis.push")
+MAX_DETAIL = 300
+
+
+class PushDirectory(Protocol):
+    """What the loop needs of the registry (`axis.registry.service.Registry`)."""
+
+    def list(self, *, state: AgencyState | None = None) -> list[Agency]: ...
+
+    def credentials(self, identifier: str) -> builtins.list[Credential]: ...
+
+
+class PushObserver(Protocol):
+    """Metrics port: one call per attempt (`delivered`, `retry`, `dead_letter`)."""
+
+    def pushed(self, outcome: str, seconds: float) -> None: ...
+
+
+class _NoObserver:
+    def pushed(self, outcome: str, seconds: float) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class _Retry:
+    attempts: int
+    due: datetime
+    last_error: str
+
+
+@dataclass(frozen=True, slots=True)
+class PassReport:
+    delivered: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+
+
+class PushDeliverer:
+    def __init__(
+        self,
+        *,
+        exchange: Exchange,
+        directory: PushDirectory,
+        http: httpx.Client,
+        secret_for: Callable[[str], str],
+        clock: Clock,
+        random: Callable[[], float],
+        settings: PushSettings,
+        observer: PushObserver | None = None,
+        timer: Callable[[], float] | None = None,
+    ) -> None:
+        self._exchange = exchange
+        self._directory = directory
+        self._http = http
+        self._secret_for = secret_for  # system id → its credential secret
+        self._clock = clock
+        self._random = random
+        self._settings = settings
+        self._observer = observer or _NoObserver()
+        self._timer = timer or time.perf_counter  # latency is wall time, not clock
+        self._retries: dict[str, _Retry] = {}
+        self._lock = threading.Lock()  # one pass at a time (the loop, tests)
+
+    # --- the loop -------------------------------------------------------------------------
+    def run_once(self) -> PassReport:
+        with self._lock:
+            report = PassReport()
+            seen: set[str] = set()
+            for agency in self._directory.list(state=AgencyState.ACTIVE):
+                if agency.delivery_mode is DeliveryMode.PUSH:
+                    report = self._push_agency(agency, seen, report)
+            # Copies taken by pull, withdrawn or dead-lettered elsewhere: forget them.
+            for gone in set(self._retries) - seen:
+                self._retries.pop(gone, None)
+            return report
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except AxisError as exc:  # database away: retried next pass, never fatal
+                log.warning("push pass failed: %s", exc)
+            except Exception:  # a background loop that dies silently delivers nothing
+                log.exception("push pass failed unexpectedly")
+            stop.wait(self._settings.poll_seconds)
+
+    def attempts(self, delivery_id: str) -> int:
+        retry = self._retries.get(delivery_id)
+        return retry.attempts if retry else 0
+
+    # --- one agency ----------------------------------------------------------------------
+    def _push_agency(self, agency: Agency, seen: set[str], report: PassReport) -> PassReport:
+        items = self._exchange.inbox(agency.agency_id, limit=self._settings.batch)
+        seen.update(i.delivery_id for i in items)
+        now = self._clock.now()
+        for item in items:
+            retry = self._retries.get(item.delivery_id)
+            if retry is not None and retry.due > now:
+                continue
+            attempt = (retry.attempts if retry else 0) + 1
+            started = self._timer()
+            error = self._post(agency, item, attempt)
+            elapsed = self._timer() - started
+            if error is None:
+                self._retries.pop(item.delivery_id, None)
+                self._delivered(agency, item)
+                self._observer.pushed("delivered", elapsed)
+                report = replace(report, delivered=report.delivered + 1)
+                continue
+            if attempt >= self._settings.max_attempts:
+                self._retries.pop(item.delivery_id, None)
+                self.dead_letter(item.delivery_id, attempts=attempt, last_error=error,
+                                 endpoint=agency.endpoint)
+                self._observer.pushed("dead_letter", elapsed)
+                report = replace(report, dead_lettered=report.dead_lettered + 1)
+            else:
+                due = now + self._backoff(attempt)
+                self._retries[item.delivery_id] = _Retry(attempt, due, error)
+                self._journal_failure(item, attempt, error, due)
+                self._observer.pushed("retry", elapsed)
+                report = replace(report, retried=report.retried + 1)
+            # The endpoint is failing: the rest of this agency's copies wait for the next
+            # pass rather than each costing a timeout now.
+            break
+        return report
+
+    def _backoff(self, attempt: int) -> timedelta:
+        s = self._settings
+        ceiling = min(s.max_delay_seconds, s.base_delay_seconds * 2 ** (attempt - 1))
+        return timedelta(seconds=ceiling * min(max(self._random(), 0.0), 1.0))
+
+    def _post(self, agency: Agency, item: InboxItem, attempt: int) -> str | None:
+        """None on a 2xx, else why the attempt failed (journaled, never the secret)."""
+        url = agency.endpoint
+        if self._settings.require_https and not url.lower().startswith("https://"):
+            return "endpoint is not https (push.require_https)"
+        credential = newest_credential(self._directory.credentials(agency.agency_id))
+        if credential is None:
+            return "the agency has no unrevoked credential to key the signature"
+        with self._exchange.store.transaction() as tx:
+            delivery = tx.get_delivery(item.delivery_id)
+        if delivery is None or delivery.state is not DeliveryState.AVAILABLE:
+            return "the delivery is no longer available"
+        body = self._exchange.blobs.get(delivery.package_sha256)
+        timestamp = f"{self._clock.now().timestamp():.6f}"
+        headers = signing.headers(
+            secret=self._secret_for(credential.system_id), system_id=credential.system_id,
+            url=url, timestamp=timestamp, delivery_id=item.delivery_id, attempt=attempt,
+            body=body)
+        try:
+            response = self._http.post(url, content=body, headers=headers)
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return f"{type(exc).__name__}: {exc}"[:MAX_DETAIL]
+        if 200 <= response.status_code < 300:
+            return None
+        return f"HTTP {response.status_code}"
+
+    def _delivered(self, agency: Agency, item: InboxItem) -> None:
+        try:
+            self._exchange.take(agency.agency_id, item.delivery_id)
+        except AxisError as exc:
+            # Recalled between the POST and now (Art. 9.3): the agency has the copy; the
+            # recall travels to it as a package of its own.
+            log.warning("pushed %s to %s but could not mark it delivered: %s",
+                        item.delivery_id, agency.agency_id, exc)
+
+    def _journal_failure(self, item: InboxItem, attempt: int, error: str, due: datetime
+                         ) -> None:
+        with self._exchange.store.transaction() as tx:
+            tx.append_journal(self._clock.now(), "delivery.push_failed", item.delivery_id, {
+                "recipient": item.agency_id, "attempt": attempt, "error": error,
+                "next_attempt_at": iso(due)})
+        log.warning("push of %s to %s failed (attempt %d): %s; next at %s",
+                    item.delivery_id, item.agency_id, attempt, error, iso(due))
+
+    # --- dead letters --------------------------------------------------------------------
+    def dead_letter(self, delivery_id: str, *, attempts: int, last_error: str,
+                    endpoint: str = "") -> bool:
+        """AVAILABLE → FAILED, out of the inbox, trail, journal, alert; False when the
+        copy was meanwhile taken or withdrawn."""
+        at = self._clock.now()
+        with self._exchange.store.transaction() as tx:
+            d = tx.get_delivery(delivery_id, for_update=True)
+            if d is None or d.state is not DeliveryState.AVAILABLE:
+                return False
+            tx.update_delivery(replace(d, state=DeliveryState.FAILED))
+            tx.remove_from_inbox(delivery_id)
+            tx.add_trail(TrailEntry(
+                d.document_id, d.recipient_id, TrailEvent.FAILED, at, delivery_id,
+                status_code=d.status_code,
+                detail=f"push: {attempts} attempts; {last_error}"[:MAX_DETAIL]))
+            tx.append_journal(at, "delivery.failed", delivery_id, {
+                "recipient": d.recipient_id, "code": errors.PUSH_DEAD_LETTERED.id,
+                "attempts": attempts, "last_error": last_error, "endpoint": endpoint})
+        # The alert: operators watch for this line (and axis_push_attempts_total).
+        log.error("ALERT %s: delivery %s to %s dead-lettered after %d attempts: %s",
+                  errors.PUSH_DEAD_LETTERED.id, delivery_id, d.recipient_id, attempts,
+                  last_error)
+        return True
+
+    def requeue(self, delivery_id: str, *, actor: str, reason: str) -> bool:
+        """An operator's second chance for a dead letter: FAILED → AVAILABLE, back in the
+        inbox with a fresh attempt budget. False when it is not a dead letter."""
+        at = self._clock.now()
+        with self._exchange.store.transaction() as tx:
+            d = tx.get_delivery(delivery_id, for_update=True)
+            if d is None or d.state is not DeliveryState.FAILED:
+                return False
+            tx.add_to_inbox(InboxItem(d.delivery_id, d.recipient_id, d.sender_id, d.kind,
+                                      d.document_id, d.business_type, d.status_code,
+                                      d.priority, at))
+            tx.update_delivery(replace(d, state=DeliveryState.AVAILABLE, available_at=at))
+            tx.add_trail(TrailEntry(d.document_id, d.recipient_id, TrailEvent.AVAILABLE, at,
+                                    delivery_id, status_code=d.status_code,
+                                    detail=f"requeued by {actor}"[:MAX_DETAIL]))
+            tx.append_journal(at, "delivery.requeued", delivery_id, {
+                "recipient": d.recipient_id, "actor": actor, "reason": reason})
+        # Not under the pass lock: a pass may be waiting on a slow endpoint.
+        self._retries.pop(delivery_id, None)
+        return True
+
+
+def newest_credential(creds: list[Credential]) -> Credential | None:
+    live = [c for c in creds if c.revoked_at is None]
+    return max(live, key=lambda c: (c.issued_at, c.system_id)) if live else None

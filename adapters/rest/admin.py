@@ -1,0 +1,298 @@
+"""The admin and operator API, `/admin/v1` (issue 5; docs/operations.md).
+
+- the agency registry: list, read with its history, create, change, suspend, reactivate,
+  retire (Art. 8.2: identifiers set by the provincial committee, kept here);
+- agency credentials: issue (the secret is shown once), list, revoke at once (Art. 22:
+  accounts created, changed and revoked on request; a compromised one cut off at once);
+- signing certificates: bind an uploaded PEM to an agency (by its SHA-256), unbind;
+- maintenance notices to every active agency, in writing, in its inbox (Art. 21.3);
+- dead letters of push delivery: read, requeue.
+
+Every change names who (the administrator's token name) and why (`reason`, required) and
+is kept in the agency's history or the journal. Authentication and roles: admin_auth.py.
+Errors: the JSON of adapters/rest/errors.py, as on every other route.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from cryptography import x509
+from fastapi import APIRouter, Depends, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, Field
+
+from adapters.node import Node
+from adapters.rest.admin_auth import Administrator, admin_route_class, administrator, role
+from adapters.rest.errors import ErrorBody
+from axis import errors
+from axis.auth import keys, signing
+from axis.clock import iso
+from axis.errors import AxisError
+from axis.registry import codec
+from axis.registry.model import Agency, AgencyChange, AgencyKind, AgencyState, Credential
+from axis.registry.service import Registry
+from axis.route import notices
+from axis.settings import Settings
+from axis.trust.verdict import fingerprint
+
+Who = Annotated[Administrator, Depends(administrator)]
+OPERATOR, ADMIN = role("operator"), role("admin")
+NO_STORE = {"Cache-Control": "no-store"}  # answers that carry a secret
+# Fields changed through their own routes: state (with its transition's name in the
+# history) and certificates (with their ownership check).
+OWN_ROUTES = frozenset({"state", "certificates"})
+
+_ERRORS = {
+    401: "no valid administrator token (auth.admin_required)",
+    403: "the token's role does not allow this route (auth.admin_forbidden)",
+    404: "no such agency, credential or delivery",
+    409: "the change conflicts with the registry's state",
+    422: "a parameter or the JSON body is invalid",
+}
+
+
+def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": ErrorBody, "description": _ERRORS[s]} for s in (401, 403, *statuses)}
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000,
+                        description="why (the request this change answers, Art. 22)")
+
+
+class AgencyIn(ReasonIn):
+    agency: dict[str, Any] = Field(description="fields of the registry's JSON format")
+
+
+class AgencyChangesIn(ReasonIn):
+    changes: dict[str, Any] = Field(description="only the fields that change")
+
+
+class CredentialIn(ReasonIn):
+    system_id: str | None = Field(default=None, max_length=128)
+
+
+class CertificateIn(ReasonIn):
+    pem: str = Field(min_length=1, max_length=64_000, description="the certificate, PEM")
+
+
+class NoticeIn(BaseModel):
+    number: str = Field(description="number issued by the sender's registry clerk")
+    notation: str = "TB-TLT"
+    subject_vi: str
+    subject_en: str
+    text_vi: str
+    text_en: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    urgent: bool = False
+    reason: str = Field(default="Thông báo bảo trì (Điều 21.3)", min_length=1, max_length=2000)
+
+
+def agency_json(a: Agency) -> dict[str, object]:
+    return codec.agency_to_dict(a)
+
+
+def change_json(c: AgencyChange) -> dict[str, object]:
+    return {"at": iso(c.at), "actor": c.actor, "reason": c.reason, "action": c.action,
+            "before": c.before, "after": c.after}
+
+
+def credential_json(c: Credential) -> dict[str, object]:
+    # Never the hash: it is no secret, but nobody outside needs it.
+    return {"system_id": c.system_id, "agency_id": c.agency_id, "issued_at": iso(c.issued_at),
+            "revoked_at": iso(c.revoked_at) if c.revoked_at else None}
+
+
+def _fields(raw: dict[str, Any]) -> dict[str, Any]:
+    if OWN_ROUTES & raw.keys():
+        raise errors.REGISTRY_INVALID_AGENCY.error(
+            f"{sorted(OWN_ROUTES & raw.keys())}: change these through their own routes")
+    try:
+        return codec.parse_fields(raw)
+    except ValueError as exc:
+        raise errors.REGISTRY_INVALID_AGENCY.error(str(exc)) from exc
+
+
+def router(settings: Settings, node: Node) -> APIRouter:
+    # The bearer scheme is declared for the OpenAPI document only: the route class has
+    # checked the token before any dependency runs.
+    bearer = HTTPBearer(auto_error=False, scheme_name="AdminBearer",
+                        description="an administrator token (`axis admin token`)")
+    r = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Security(bearer)],
+                  route_class=admin_route_class(lambda: settings.admin.tokens))
+    reg = node.registry
+
+    def secret_for(system_id: str) -> str:
+        # The agency API re-derives secrets from the master key (axis/auth/signing.py).
+        return signing.derive_secret(keys.master_key(settings), system_id)
+
+    @r.get("/whoami", openapi_extra=OPERATOR, responses=_responses())
+    def whoami(who: Who) -> dict[str, str]:
+        """The calling administrator's name and role."""
+        return {"name": who.name, "role": who.role}
+
+    # --- the registry ---------------------------------------------------------------------
+    @r.get("/agencies", openapi_extra=OPERATOR, responses=_responses(422))
+    def list_agencies(state: AgencyState | None = None, kind: AgencyKind | None = None
+                      ) -> dict[str, object]:
+        """Registered agencies, by identifier."""
+        found = reg.list(state=state, kind=kind)
+        return {"count": len(found), "agencies": [agency_json(a) for a in found]}
+
+    @r.get("/agencies/{agency_id}", openapi_extra=OPERATOR, responses=_responses(404))
+    def get_agency(agency_id: str) -> dict[str, object]:
+        """One agency (either identifier form), its history and its credentials."""
+        a = reg.resolve(agency_id)
+        return {"agency": agency_json(a),
+                "history": [change_json(c) for c in reg.history(a.agency_id)],
+                "credentials": [credential_json(c) for c in reg.credentials(a.agency_id)]}
+
+    @r.post("/agencies", status_code=201, openapi_extra=ADMIN,
+            responses=_responses(409, 422))
+    def create_agency(body: AgencyIn, who: Who) -> dict[str, object]:
+        """Register an agency (Art. 8.2)."""
+        try:
+            entry = codec.merge(None, _fields(body.agency))
+        except ValueError as exc:
+            raise errors.REGISTRY_INVALID_AGENCY.error(str(exc)) from exc
+        return {"agency": agency_json(reg.add(entry, actor=who.name, reason=body.reason))}
+
+    @r.patch("/agencies/{agency_id}", openapi_extra=ADMIN, responses=_responses(404, 409, 422))
+    def update_agency(agency_id: str, body: AgencyChangesIn, who: Who) -> dict[str, object]:
+        """Change some fields of an agency; the identifier itself never changes."""
+        before = reg.resolve(agency_id)
+        fields = _fields(body.changes)
+        if fields.get("agency_id", before.agency_id) != before.agency_id:
+            raise errors.REGISTRY_INVALID_AGENCY.error("agency_id cannot change")
+        after = codec.merge(before, fields)
+        return {"agency": agency_json(reg.update(after, actor=who.name, reason=body.reason))}
+
+    for action in ("suspend", "reactivate", "retire"):
+        _state_route(r, reg, action)
+
+    # --- credentials (Art. 22) ------------------------------------------------------------
+    @r.get("/agencies/{agency_id}/credentials", openapi_extra=OPERATOR,
+           responses=_responses(404))
+    def list_credentials(agency_id: str) -> dict[str, object]:
+        """The agency's credentials, revoked ones included; never a secret."""
+        return {"credentials": [credential_json(c) for c in reg.credentials(agency_id)]}
+
+    @r.post("/agencies/{agency_id}/credentials", status_code=201, openapi_extra=ADMIN,
+            responses=_responses(404, 409, 422))
+    def issue_credential(agency_id: str, body: CredentialIn, who: Who) -> JSONResponse:
+        """A new credential for the agency's system. The secret is in this answer only."""
+        issued = reg.issue_credential(agency_id, actor=who.name, reason=body.reason,
+                                      system_id=body.system_id, secret_for=secret_for)
+        out = {**credential_json(issued.credential), "secret": issued.secret}
+        return JSONResponse(out, status_code=201, headers=NO_STORE)
+
+    @r.post("/credentials/{system_id}/revoke", openapi_extra=ADMIN,
+            responses=_responses(404, 409, 422))
+    def revoke_credential(system_id: str, body: ReasonIn, who: Who) -> dict[str, object]:
+        """Cut a credential off: its very next request fails (Art. 22)."""
+        return credential_json(reg.revoke_credential(system_id, actor=who.name,
+                                                     reason=body.reason))
+
+    # --- certificates ---------------------------------------------------------------------
+    @r.post("/agencies/{agency_id}/certificates", openapi_extra=ADMIN,
+            responses=_responses(404, 409, 422))
+    def bind_certificate(agency_id: str, body: CertificateIn, who: Who) -> dict[str, object]:
+        """Bind a signing certificate (PEM) to the agency: its signatures then count as
+        the agency's (Art. 7.1). Answers with the SHA-256 fingerprint it is bound by."""
+        try:
+            cert = x509.load_pem_x509_certificate(body.pem.encode("utf-8"))
+        except ValueError as exc:
+            raise errors.REGISTRY_INVALID_CERTIFICATE.error(f"not a PEM certificate: {exc}"
+                                                            ) from exc
+        fp = fingerprint(cert)
+        a = reg.bind_certificate(agency_id, fp, actor=who.name, reason=body.reason)
+        return {"fingerprint": fp, "subject": cert.subject.rfc4514_string(),
+                "not_after": iso(cert.not_valid_after_utc), "agency": agency_json(a)}
+
+    @r.post("/agencies/{agency_id}/certificates/{sha256}/unbind", openapi_extra=ADMIN,
+            responses=_responses(404, 409, 422))
+    def unbind_certificate(agency_id: str, sha256: str, body: ReasonIn, who: Who
+                           ) -> dict[str, object]:
+        """Unbind a certificate (a key compromised or replaced)."""
+        a = reg.unbind_certificate(agency_id, sha256, actor=who.name, reason=body.reason)
+        return {"agency": agency_json(a)}
+
+    # --- maintenance notices (Art. 21.3) ----------------------------------------------
+    @r.post("/notices", status_code=201, openapi_extra=OPERATOR,
+            responses=_responses(409, 422))
+    def send_notice(body: NoticeIn, who: Who) -> dict[str, object]:
+        """A signed notice in the inbox of every active agency of the province."""
+        notice = notices.Notice(
+            number=body.number, notation=body.notation, subject_vi=body.subject_vi,
+            subject_en=body.subject_en, text_vi=body.text_vi, text_en=body.text_en,
+            starts_at=body.starts_at, ends_at=body.ends_at, urgent=body.urgent)
+
+        def self_check(raw: bytes) -> None:
+            try:
+                node.trust.validator.validate(raw)
+            except AxisError as exc:  # the node built it: its fault, not the caller's
+                raise errors.INTERNAL.error(f"notice package invalid: {exc}") from exc
+
+        sent = notices.broadcast(
+            node.exchange, reg, notice, sender_id=settings.admin.notice_sender_id,
+            actor=who.name, reason=body.reason, signer_fingerprint=fingerprint(node.signer.cert),
+            self_check=self_check)
+        node.worker.wake.set()
+        return {"document_id": sent.document_id, "sender_id": sent.sender_id,
+                "package_sha256": sent.package_sha256, "sent_at": iso(sent.sent_at),
+                "recipients": len(sent.deliveries),
+                "queued": sum(1 for d in sent.deliveries if not d.duplicate),
+                "deliveries": [{"recipient_id": d.recipient_id, "delivery_id": d.delivery_id,
+                                "duplicate": d.duplicate} for d in sent.deliveries]}
+
+    # --- deliveries and dead letters ------------------------------------------------------
+    @r.get("/deliveries/{delivery_id}", openapi_extra=OPERATOR, responses=_responses(404))
+    def get_delivery(delivery_id: str) -> dict[str, object]:
+        """One delivery: its state, times, push attempts and its recipient's trail."""
+        with node.store.transaction() as tx:
+            d = tx.get_delivery(delivery_id)
+            if d is None:
+                raise errors.DELIVERY_UNKNOWN.error(delivery_id)
+            trail = [e for e in tx.trail(d.document_id) if e.delivery_id == delivery_id]
+        return {
+            "delivery_id": d.delivery_id, "state": d.state.value, "kind": d.kind.value,
+            "sender_id": d.sender_id, "recipient_id": d.recipient_id,
+            "document_id": d.document_id, "accepted_at": iso(d.accepted_at),
+            "delivered_at": iso(d.delivered_at) if d.delivered_at else None,
+            "push_attempts": node.pusher.attempts(delivery_id),
+            "trail": [{"event": e.event.value, "at": iso(e.at), "detail": e.detail}
+                      for e in trail]}
+
+    @r.post("/deliveries/{delivery_id}/requeue", openapi_extra=ADMIN,
+            responses=_responses(404, 422))
+    def requeue(delivery_id: str, body: ReasonIn, who: Who) -> dict[str, object]:
+        """Put a dead letter back into its agency's inbox with a fresh push budget."""
+        with node.store.transaction() as tx:
+            d = tx.get_delivery(delivery_id)
+        if d is None:
+            raise errors.DELIVERY_UNKNOWN.error(delivery_id)
+        if not node.pusher.requeue(delivery_id, actor=who.name, reason=body.reason):
+            raise errors.API_INVALID_REQUEST.error(f"{delivery_id} is {d.state.value}, "
+                                                  "not a dead letter (failed)")
+        node.worker.wake.set()
+        return {"delivery_id": delivery_id, "state": "available"}
+
+    return r
+
+
+def _state_route(r: APIRouter, reg: Registry, action: str) -> None:
+    """POST /agencies/{id}/suspend|reactivate|retire, each with its reason (Art. 22)."""
+    move = getattr(reg, action)
+
+    def change_state(agency_id: str, body: ReasonIn, who: Who) -> dict[str, object]:
+        return {"agency": agency_json(move(agency_id, actor=who.name, reason=body.reason))}
+
+    change_state.__doc__ = f"{action.capitalize()} the agency; retired is final."
+    r.add_api_route(f"/agencies/{{agency_id}}/{action}", change_state, methods=["POST"],
+                    name=f"{action}_agency", openapi_extra=ADMIN,
+                    responses=_responses(404, 409, 422))
+

@@ -1,0 +1,367 @@
+"""The agency API, shaped like the national axis (spec §8) so that connectors adapt easily.
+
+    POST /v1/sendEdoc               a package (multipart `edocFile`, or the raw body) → receipt
+    GET  /v1/syncReceivedEdocList   what waits for the caller, urgent first, paged
+    GET  /v1/getEdoc?docId=         the package bytes, unchanged; taking it delivers it
+    POST /v1/updateStatus           the recipient system's transport state of its copy
+    GET  /v1/trail?documentId=      the history of the caller's own documents
+    GET  /v1/agencies               the registry as agencies see it
+
+Every route is authenticated (`adapters/rest/auth.py`, deny by default). Routes are plain
+`def`: FastAPI runs them in its thread pool, since the exchange and the store block.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, Field, ValidationError
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from adapters.node import Node
+from adapters.rest.auth import SECURITY, Authenticated, authenticated
+from adapters.rest.errors import responses
+from axis import errors
+from axis.auth.visibility import visible
+from axis.clock import as_vietnam, iso
+from axis.edxml.model import Kind
+from axis.registry.model import AgencyState
+from axis.route.model import Receipt, TransportState
+
+MessageType = Literal["edoc", "status"]
+MAX_PAGE = 500
+# ISO 8601 date and time, offset optional. A plain string parsed here, not `datetime`:
+# pydantic would also take a bare number as Unix time, which the schema does not promise.
+ISO_INSTANT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+               r"(Z|[+-][0-9]{2}:[0-9]{2})?$")
+
+
+class DeliveryOut(BaseModel):
+    recipient: str
+    doc_id: str = Field(description="transport id of this recipient's copy")
+    duplicate: bool
+
+
+class ReceiptOut(BaseModel):
+    """The node's acknowledgement: given only once the package is durable."""
+
+    message_type: MessageType
+    sender: str
+    document_id: str = Field(description="the business DocumentId")
+    package_sha256: str
+    accepted_at: str = Field(description="ISO 8601, +07:00")
+    duplicate: bool
+    deliveries: list[DeliveryOut]
+    warnings: list[str]
+    journal_seq: int
+
+
+class InboxItemOut(BaseModel):
+    doc_id: str = Field(description="transport id: pass it to getEdoc and updateStatus")
+    sender: str
+    message_type: MessageType
+    document_id: str
+    business_type: int | None = Field(description="0 new, 1 revoke, 2 update, 3 replace")
+    status_code: str | None = Field(description="01–16 for a status package")
+    priority: int = Field(description="0 normal … 4 flash, timed (Art. 7.2)")
+    available_at: str = Field(description="ISO 8601, +07:00")
+
+
+class InboxPage(BaseModel):
+    items: list[InboxItemOut]
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="offset of the next page; null at the end")
+
+
+class UpdateStatusIn(BaseModel):
+    docId: str = Field(min_length=1, max_length=200)
+    status: Literal["processing", "done", "fail"]
+
+
+class UpdateStatusOut(BaseModel):
+    doc_id: str
+    status: Literal["processing", "done", "fail"]
+
+
+class TrailEventOut(BaseModel):
+    at: str = Field(description="ISO 8601, +07:00")
+    agency: str = Field(description="whose history: the recipient, or who reported")
+    event: str
+    status_code: str | None
+    doc_id: str | None
+    effective_at: str | None = Field(description="Art. 11.2 receipt time, when delivered")
+    detail: str
+
+
+class TrailOut(BaseModel):
+    document_id: str
+    events: list[TrailEventOut]
+
+
+class AgencyOut(BaseModel):
+    agency_id: str = Field(description="QCVN 102 form: the routing key")
+    short_id: str = Field(description="Decision 20/2020 form")
+    name: str
+    parent_id: str | None
+    level: int
+    kind: Literal["internal", "external"]
+    state: Literal["active", "suspended", "retired"]
+
+
+class AgencyList(BaseModel):
+    caller: str = Field(description="the agency the request was authenticated as")
+    agencies: list[AgencyOut]
+
+
+PACKAGE_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "the signed edXML package: as the whole body, or as the multipart "
+                   "field `edocFile` (the national axis' shape)",
+    "content": {
+        "multipart/form-data": {"schema": {
+            "type": "object", "required": ["edocFile"],
+            "properties": {"edocFile": {"type": "string", "format": "binary"},
+                           "messageType": {"type": "string", "enum": ["edoc", "status"]}}}},
+        "application/xml": {"schema": {"type": "string"}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+PACKAGE_RESPONSE: dict[str, Any] = {
+    "description": "the package bytes exactly as the sender signed them",
+    "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
+    "headers": {
+        "X-Axis-Message-Type": {"schema": {"type": "string", "enum": ["edoc", "status"]}},
+        "X-Axis-Sender": {"schema": {"type": "string"},
+                          "description": "agency id, percent-encoded"},
+        "X-Axis-Package-Sha256": {"schema": {"type": "string"}},
+        "X-Axis-Delivered-At": {"schema": {"type": "string"},
+                                "description": "ISO 8601, +07:00"},
+        "X-Axis-Effective-At": {"schema": {"type": "string"},
+                                "description": "Art. 11.2 receipt time, ISO 8601"},
+    },
+}
+AUTH_ERRORS = (401, 403, 413, 422, 429, 500, 503)
+
+Caller = Annotated[Authenticated, Depends(authenticated)]
+
+
+def node_of(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/v1", tags=["agency"], dependencies=[Depends(authenticated)])
+    extra: dict[str, Any] = {"security": SECURITY}
+
+    @api.post("/sendEdoc", response_model=ReceiptOut,
+              responses=responses(400, 404, 409, 410, *AUTH_ERRORS),
+              openapi_extra={**extra, "requestBody": PACKAGE_BODY})
+    def send_edoc(
+        request: Request, auth: Caller,
+        messageType: Annotated[MessageType | None, Query()] = None,
+        messagetype: Annotated[MessageType | None, Header()] = None,
+    ) -> ReceiptOut:
+        """Send a document or a status package (Art. 7.1: signed; the signed sender must
+        be the authenticated agency or one of its child units)."""
+        node = node_of(request)
+        raw, form_type = package_of(request.headers.get("content-type", ""), auth.body)
+        if len(raw) > node.settings.edxml.max_package_bytes:
+            raise errors.TOO_LARGE.error(f"{len(raw)} bytes")
+        declared = messageType or messagetype or form_type
+        me = auth.caller.agency_id
+        receipt = node.exchange.submit(
+            raw, kind=Kind(declared) if declared else None,
+            sender_allowed=lambda sender: node.registry.speaks_for(me, sender))
+        node.worker.wake.set()  # new deliveries in the outbox: no need to wait for a poll
+        return receipt_out(receipt)
+
+    @api.get("/syncReceivedEdocList", response_model=InboxPage,
+             responses=responses(*AUTH_ERRORS), openapi_extra=extra)
+    def sync_received(
+        request: Request, auth: Caller,
+        messageType: Annotated[MessageType | None, Query()] = None,
+        since: Annotated[str | None, Query(
+            pattern=ISO_INSTANT, description="available_at ≥ since (ISO 8601; no offset: "
+                                             "Vietnam time)")] = None,
+        until: Annotated[str | None, Query(
+            pattern=ISO_INSTANT, description="available_at < until (ISO 8601)")] = None,
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    ) -> InboxPage:
+        """What waits for the caller: urgent first (Art. 7.2), then by arrival."""
+        items = node_of(request).exchange.inbox(
+            auth.caller.agency_id, kind=Kind(messageType) if messageType else None,
+            since=instant("since", since), until=instant("until", until), offset=offset,
+            limit=limit + 1)
+        more = len(items) > limit
+        return InboxPage(
+            items=[InboxItemOut(
+                doc_id=i.delivery_id, sender=i.sender_id, message_type=i.kind.value,
+                document_id=i.document_id, business_type=i.business_type,
+                status_code=i.status_code, priority=i.priority,
+                available_at=iso(i.available_at)) for i in items[:limit]],
+            offset=offset, limit=limit, next_offset=offset + limit if more else None)
+
+    @api.get("/getEdoc", response_class=Response,
+             responses={200: PACKAGE_RESPONSE, **responses(404, 410, *AUTH_ERRORS)},
+             openapi_extra=extra)
+    def get_edoc(
+        request: Request, auth: Caller,
+        docId: Annotated[str, Query(min_length=1, max_length=200)],
+    ) -> Response:
+        """The package, byte-identical. The first take delivers the copy: its receipt
+        time counts from then, or from the next office session outside office hours
+        (Art. 11.2), and the node tells the sender 01 on the recipient's behalf."""
+        delivery, raw = node_of(request).exchange.take(auth.caller.agency_id, docId)
+        headers = {"X-Axis-Message-Type": delivery.kind.value,
+                   # Percent-encoded: header values are Latin-1, identifiers from messy
+                   # real data need not be.
+                   "X-Axis-Sender": urllib.parse.quote(delivery.sender_id, safe=".,-_/"),
+                   "X-Axis-Package-Sha256": delivery.package_sha256}
+        if delivery.delivered_at is not None:
+            headers["X-Axis-Delivered-At"] = iso(delivery.delivered_at)
+        if delivery.effective_at is not None:
+            headers["X-Axis-Effective-At"] = iso(delivery.effective_at)
+        return Response(raw, media_type="application/xml", headers=headers)
+
+    # The JSON body is parsed here from the size-capped buffer the authentication read: a
+    # declared body parameter would make FastAPI read the whole body, uncapped, before
+    # any authentication.
+    @api.post("/updateStatus", response_model=UpdateStatusOut,
+              responses=responses(404, *AUTH_ERRORS),
+              openapi_extra={**extra, "requestBody": {"required": True, "content": {
+                  "application/json": {"schema": UpdateStatusIn.model_json_schema()}}}})
+    def update_status(request: Request, auth: Caller) -> UpdateStatusOut:
+        """The recipient system's own state of its copy (processing, done, fail). Business
+        statuses (01–16) travel as status packages through sendEdoc."""
+        try:
+            body = UpdateStatusIn.model_validate_json(auth.body)
+        except ValidationError as exc:
+            raise errors.API_INVALID_REQUEST.error(
+                "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                          for e in exc.errors())[:2000]) from exc
+        node_of(request).exchange.update_transport(auth.caller.agency_id, body.docId,
+                                                   TransportState(body.status))
+        return UpdateStatusOut(doc_id=body.docId, status=body.status)
+
+    @api.get("/trail", response_model=TrailOut,
+             responses=responses(404, *AUTH_ERRORS), openapi_extra=extra)
+    def trail(
+        request: Request, auth: Caller,
+        documentId: Annotated[str, Query(min_length=1, max_length=500)],
+    ) -> TrailOut:
+        """The history of one of the caller's documents: every recipient's copy for its
+        sender, its own copy for a recipient; nothing for anyone else (404)."""
+        node = node_of(request)
+        me = auth.caller.agency_id
+        mine = frozenset({me} | {a.agency_id
+                                 for a in node.registry.children_of(me, recursive=True)})
+        with node.store.transaction() as tx:
+            entries = visible(tx.trail(documentId), mine, tx.get_delivery)
+        if not entries:
+            raise errors.API_DOCUMENT_UNKNOWN.error(repr(documentId))
+        return TrailOut(document_id=documentId, events=[TrailEventOut(
+            at=iso(e.at), agency=e.agency_id, event=e.event.value, status_code=e.status_code,
+            doc_id=e.delivery_id, effective_at=iso(e.effective_at) if e.effective_at else None,
+            detail=e.detail) for e in entries])
+
+    @api.get("/agencies", response_model=AgencyList,
+             responses=responses(*AUTH_ERRORS), openapi_extra=extra)
+    def agencies(request: Request, auth: Caller) -> AgencyList:
+        """Registered agencies an agency can address: active and suspended ones, without
+        the administrators' notes, endpoints and certificates."""
+        return AgencyList(caller=auth.caller.agency_id, agencies=[
+            AgencyOut(agency_id=a.agency_id, short_id=a.short_id, name=a.name,
+                      parent_id=a.parent_id, level=a.level, kind=a.kind.value,
+                      state=a.state.value)
+            for a in node_of(request).registry.list() if a.state is not AgencyState.RETIRED])
+
+    return api
+
+
+def instant(name: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return as_vietnam(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise errors.API_INVALID_REQUEST.error(f"{name}: {exc}") from exc
+
+
+def receipt_out(r: Receipt) -> ReceiptOut:
+    return ReceiptOut(
+        message_type=r.kind.value, sender=r.sender_id, document_id=r.document_id,
+        package_sha256=r.package_sha256, accepted_at=iso(r.accepted_at),
+        duplicate=r.duplicate,
+        deliveries=[DeliveryOut(recipient=d.recipient_id, doc_id=d.delivery_id,
+                                duplicate=d.duplicate) for d in r.deliveries],
+        warnings=list(r.warnings), journal_seq=r.journal_seq)
+
+
+def package_of(content_type: str, body: bytes) -> tuple[bytes, MessageType | None]:
+    """The package from a multipart upload (`edocFile`, optional `messageType` field)
+    or the raw body; `edxml.empty` when there is none."""
+    if content_type.lower().startswith("multipart/"):
+        parts = multipart_fields(content_type, body)
+        raw = parts.get("edocFile", b"")
+        declared = parts.get("messageType", b"").decode("ascii", "replace").strip()
+        if declared and declared not in ("edoc", "status"):
+            raise errors.API_INVALID_REQUEST.error(f"messageType {declared[:20]!r}")
+        form_type: MessageType | None = (
+            "edoc" if declared == "edoc" else "status" if declared == "status" else None)
+    else:
+        raw, form_type = body, None
+    if not raw.strip():
+        raise errors.EMPTY.error("send the package as the body or as multipart edocFile")
+    return raw, form_type
+
+
+def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+    """Every named part of a multipart body (the first of each name)."""
+    _, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise errors.API_INVALID_REQUEST.error("multipart body without a boundary")
+    fields: dict[str, bytes] = {}
+    header: dict[str, bytearray] = {"field": bytearray(), "value": bytearray()}
+    current: dict[str, Any] = {"name": None, "data": bytearray()}
+
+    def on_part_begin() -> None:
+        current["name"], current["data"] = None, bytearray()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header["field"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        if bytes(header["field"]).strip().lower() == b"content-disposition":
+            _, disp = parse_options_header(bytes(header["value"]))
+            name = disp.get(b"name")
+            current["name"] = name.decode("utf-8", "replace") if name is not None else None
+        header["field"], header["value"] = bytearray(), bytearray()
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        current["data"] += data[start:end]
+
+    def on_part_end() -> None:
+        if current["name"] is not None and current["name"] not in fields:
+            fields[current["name"]] = bytes(current["data"])
+
+    parser = MultipartParser(boundary, {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+        "on_header_value": on_header_value, "on_header_end": on_header_end,
+        "on_part_data": on_part_data, "on_part_end": on_part_end})
+    try:
+        parser.write(body)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise errors.API_INVALID_REQUEST.error(f"multipart body: {exc}") from exc
+    return fields

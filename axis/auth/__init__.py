@@ -1,0 +1,7 @@
+"""Authentication of agency systems, in the core: no web framework in here.
+
+`signing` is the wire contract (canonical string, HMAC-SHA256, timestamps, key
+derivation), `keys` keeps the node's credential master key, `replay` and `ratelimit` are
+small ports with in-process implementations, `gate` ties them to the registry, and
+`visibility` decides which part of a document's trail an agency may see.
+"""
