@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test lint typecheck pytest bench clean sysdeps
+.PHONY: run test demo lint typecheck pytest bench clean sysdeps
 
 $(STAMP): pyproject.toml tools/install-system-deps.sh
 	bash tools/install-system-deps.sh
@@ -23,6 +23,9 @@ run: $(STAMP)
 	$(BIN)/axis registry seed
 	$(BIN)/axis serve --host $(HOST) --port $(PORT)
 
+demo: $(STAMP)
+	$(BIN)/axis demo
+
 lint: $(STAMP)
 	$(BIN)/ruff check axis adapters tools tests
 
@@ -37,6 +40,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench_edxml.py
+	$(BIN)/python tools/bench_trust.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
