@@ -23,7 +23,7 @@ from admin_support import (
 )
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from exchange_support import NOI_VU, TAI_CHINH, TestNode, make_pki
+from exchange_support import NOI_VU, TAI_CHINH, TestNode
 
 from adapters.cli import main as cli_main
 from adapters.rest.app import create_app
@@ -36,11 +36,6 @@ NEW_AGENCY = {"agency_id": "000.00.25.H37", "name": "Sở Thử nghiệm tỉnh 
               "parent_id": "000.00.00.H37", "delivery_mode": "pull"}
 ADMIN, OPERATOR = bearer(ADMIN_TOKEN), bearer(OPERATOR_TOKEN)
 
-
-@pytest.fixture(scope="module")
-def pki_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    return d, make_pki(d)
 
 
 @pytest.fixture()

@@ -8,16 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from exchange_support import NOI_VU, TAI_CHINH, UBND, TestNode, make_pki, start_node
+from exchange_support import NOI_VU, TAI_CHINH, UBND, TestNode, start_node
 
 from axis.edxml.model import Kind, StatusCode
 from axis.errors import AxisError
-
-
-@pytest.fixture(scope="module")
-def pki_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    return d, make_pki(d)
 
 
 @pytest.fixture()

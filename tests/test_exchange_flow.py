@@ -18,7 +18,6 @@ from exchange_support import (
     TU_PHAP,
     UBND,
     TestNode,
-    make_pki,
     start_node,
 )
 from signxml.verifier import VerifyResult, XMLVerifier
@@ -27,12 +26,6 @@ from axis.clock import VN_TZ, iso
 from axis.edxml.model import Business, BusinessType, Kind, Priority, StatusCode
 from axis.errors import AxisError
 from axis.route.model import DeliveryState, TrailEvent
-
-
-@pytest.fixture(scope="module")
-def pki_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    return d, make_pki(d)
 
 
 @pytest.fixture()

@@ -19,7 +19,7 @@ from admin_support import (
     start,
 )
 from cryptography.hazmat.primitives.serialization import Encoding
-from exchange_support import KE_HOACH, NOI_VU, TAI_CHINH, TestNode, make_pki
+from exchange_support import KE_HOACH, NOI_VU, TAI_CHINH, TestNode
 from signxml.verifier import XMLVerifier
 
 from axis.edxml.model import DocumentPackage, Kind
@@ -39,11 +39,6 @@ NOTICE = {
     "reason": "Kế hoạch nâng cấp số 9",
 }
 
-
-@pytest.fixture(scope="module")
-def pki_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    return d, make_pki(d)
 
 
 @pytest.fixture()

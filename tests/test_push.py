@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from admin_support import start
-from exchange_support import NOI_VU, UBND, TestNode, make_pki
+from exchange_support import NOI_VU, UBND, TestNode
 
 from adapters.push import signing
 from adapters.push.deliverer import PushDeliverer
@@ -83,11 +83,6 @@ def endpoint() -> Iterator[Endpoint]:
         server.shutdown()
         server.server_close()
 
-
-@pytest.fixture(scope="module")
-def pki_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    return d, make_pki(d)
 
 
 @pytest.fixture()

@@ -16,7 +16,6 @@ from exchange_support import (
     TAI_CHINH,
     UBND,
     TestNode,
-    make_pki,
     start_node,
 )
 from rest_support import RestNode, serve
@@ -24,12 +23,6 @@ from rest_support import RestNode, serve
 from adapters.client.agency import AgencyApiError
 from axis.edxml.model import Priority, StatusCode
 from axis.route.model import DeliveryState, TransportState
-
-
-@pytest.fixture(scope="module")
-def pki_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    return d, make_pki(d)
 
 
 @pytest.fixture()

@@ -10,19 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
-from exchange_support import NOI_VU, TAI_CHINH, UBND, make_pki, start_node
+from exchange_support import NOI_VU, TAI_CHINH, UBND, start_node
 from rest_support import RestNode, serve
 
 from adapters.client.agency import AgencyApiError, AgencyClient
 from adapters.rest import agency
 from axis.auth import signing
 from axis.settings import RestSettings
-
-
-@pytest.fixture(scope="module")
-def pki_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    return d, make_pki(d)
 
 
 @pytest.fixture()

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import requests
-from exchange_support import KE_HOACH, NOI_VU, TAI_CHINH, UBND, make_pki, start_node
+from exchange_support import KE_HOACH, NOI_VU, TAI_CHINH, UBND, start_node
 from lxml import etree
 from rest_support import RestNode, serve
 from zeep import Client, Settings
@@ -100,11 +100,6 @@ def fault_of(call: Callable[[], object], code: str, soap: Soap, *,
         SOAP11.media_type if soap.version == "1.1" else SOAP12.media_type)
     return out
 
-
-@pytest.fixture(scope="module")
-def pki_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    d = tmp_path_factory.mktemp("pki")
-    return d, make_pki(d)
 
 
 @pytest.fixture()
