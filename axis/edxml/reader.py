@@ -8,21 +8,17 @@ path and line; only a tree that is not an edXML package at all raises.
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import replace
 from typing import TypeVar
 
 from lxml import etree
 
 from axis import errors
-from axis.clock import parse_wire_date, parse_wire_timestamp
+from axis.clock import parse_wire_date
 from axis.edxml import attachments as att
+from axis.edxml.envelope import Envelope, detect_kind, envelope_parts, open_envelope
+from axis.edxml.fields import FieldReader
 from axis.edxml.model import (
-    DSIG_NS,
-    NS,
     Attachment,
     Business,
     BusinessDocumentInfo,
@@ -40,7 +36,6 @@ from axis.edxml.model import (
     Reference,
     ReplacementInfo,
     ResponseFor,
-    SignatureState,
     SignerInfo,
     StaffInfo,
     StatusCode,
@@ -49,21 +44,21 @@ from axis.edxml.model import (
     TraceHeader,
 )
 from axis.edxml.signature_probe import probe_signature
-from axis.errors import Code, Finding
+from axis.edxml.xmltree import (
+    ascii_int,
+    children,
+    element_path,
+    line_of,
+    local,
+    self_first,
+    strip_cid,
+)
+from axis.errors import Finding
 from axis.settings import EdxmlSettings
 
 Element = etree._Element
 T = TypeVar("T")
 
-# Field limits: spec §2 where it gives one; otherwise generous limits of our own that
-# stop abuse without refusing any real package seen.
-LIMITS: dict[str, int] = {
-    "CodeNumber": 11, "CodeNotation": 30, "Place": 50, "Subject": 500, "Content": 500,
-    "ToPlace": 150, "SphereOfPromulgation": 100, "TyperNotation": 10,
-    "OrganId": 64, "DocumentId": 200, "Description": 2000, "BussinessDocReason": 2000,
-    "AttachmentName": 255, "ContentId": 255, "ContentType": 255,
-}
-DEFAULT_LIMIT = 1000
 ORGAN_FIELDS = {
     "OrganId": "organ_id", "OrganName": "name", "OrganizationInCharge": "in_charge",
     "OrganInCharge": "in_charge", "OrganAdd": "address", "Email": "email",
@@ -76,131 +71,8 @@ STAFF_FIELDS = {
 }
 
 
-_ASCII_INT = re.compile(r"[+-]?[0-9]+")
-
-
-def ascii_int(text: str) -> int:
-    """int() without its Unicode generosity: "３" or Arabic-Indic digits are not numbers
-    on the wire, whatever Python's int() says."""
-    if not _ASCII_INT.fullmatch(text):
-        raise ValueError(f"not an integer: {text!r}")
-    return int(text)
-
-
-def line_of(el: Element) -> int | None:
-    """The source line (lxml-stubs type it loosely)."""
-    line: object = el.sourceline
-    return line if isinstance(line, int) else None
-
-
-def local(el: Element) -> str:
-    return etree.QName(el).localname
-
-
-def element_path(el: Element) -> str:
-    parts: list[str] = []
-    node: Element | None = el
-    while node is not None:
-        name = local(node)
-        parent = node.getparent()
-        if parent is not None:
-            same = [c for c in parent if isinstance(c.tag, str) and c.tag == node.tag]
-            if len(same) > 1:
-                name += f"[{same.index(node) + 1}]"
-        parts.append(name)
-        node = parent
-    return "/" + "/".join(reversed(parts))
-
-
-_NS_PREFIX = "{" + NS + "}"
-_NS_LEN = len(_NS_PREFIX)
-_NS_WILDCARD = _NS_PREFIX + "*"
-
-
-def children(el: Element) -> dict[str, list[Element]]:
-    """Children in the edXML namespace by local name, in document order."""
-    out: dict[str, list[Element]] = {}
-    # The tag filter runs in C: comments, PIs and other namespaces never reach Python.
-    for c in el.iterchildren(_NS_WILDCARD):
-        name = c.tag[_NS_LEN:]
-        found = out.get(name)
-        if found is None:
-            out[name] = [c]
-        else:
-            found.append(c)
-    return out
-
-
-def strip_cid(content_id: str) -> str:
-    cid = content_id.strip()
-    return cid[4:].strip() if cid[:4].lower() == "cid:" else cid
-
-
-class Reader:
-    def __init__(self, limits: EdxmlSettings, keep_data: bool, release_text: bool) -> None:
-        self.limits = limits
-        self.keep_data = keep_data
-        self.release_text = release_text
-        self.findings: list[Finding] = []
-
-    # --- small helpers ---------------------------------------------------------------
-    def add(self, code: Code, detail: str, el: Element) -> None:
-        self.findings.append(code.finding(detail, path=element_path(el), line=line_of(el)))
-
-    def text(self, el: Element | None, limit_key: str | None = None) -> str:
-        if el is None:
-            return ""
-        value = (el.text or "").strip()
-        if not value:
-            return ""
-        limit = LIMITS.get(limit_key or el.tag[_NS_LEN:], DEFAULT_LIMIT)
-        if len(value) > limit:
-            self.add(errors.FIELD_TOO_LONG, f"{len(value)} characters > {limit}", el)
-        if not value.isascii() and not unicodedata.is_normalized("NFC", value):
-            self.add(errors.TEXT_NOT_NFC, "decomposed Unicode", el)
-        return value
-
-    def first(self, kids: dict[str, list[Element]], *names: str) -> Element | None:
-        for n in names:
-            found = kids.get(n)
-            if found:
-                return found[0]
-        return None
-
-    def field(self, kids: dict[str, list[Element]], *names: str) -> str:
-        return self.text(self.first(kids, *names))
-
-    def once(self, kids: dict[str, list[Element]], *names: str) -> None:
-        """Refuse a repeat of an element read with `first`: the repeat would be ignored
-        here but may be what the next system reads (a second payload, a second type).
-        `names` may join spelling variants with `|`."""
-        for name in names:
-            found = [e for n in name.split("|") for e in kids.get(n, [])]
-            if len(found) > 1:
-                self.add(errors.SCHEMA_INVALID, f"{name} occurs {len(found)} times", found[1])
-
-    def convert(
-        self, el: Element | None, fn: Callable[[str], T], code: Code, what: str
-    ) -> T | None:
-        value = self.text(el)
-        if el is None or not value:
-            return None
-        try:
-            return fn(value)
-        except ValueError:
-            self.add(code, f"{what}: {value!r}", el)
-            return None
-
-    def small_int(self, el: Element | None) -> int | None:
-        return self.convert(el, ascii_int, errors.VALUE_INVALID, "not an integer")
-
-    def a_date(self, el: Element | None) -> date | None:
-        return self.convert(el, parse_wire_date, errors.DATE_INVALID, "not a valid date")
-
-    def a_timestamp(self, el: Element | None) -> datetime | None:
-        return self.convert(
-            el, parse_wire_timestamp, errors.DATE_INVALID, "not a valid timestamp"
-        )
+class Reader(FieldReader):
+    """Reads the blocks of a package into frozen values."""
 
     # --- blocks ----------------------------------------------------------------------
     def organ(self, el: Element) -> Organ:
@@ -464,63 +336,6 @@ class Reader:
         return tuple(out)
 
 
-def envelope_parts(root: Element) -> tuple[Element, Element | None, Element | None]:
-    """(edXMLHeader, edXMLBody, AttachmentEncoded) or `edxml.wrong_root`/schema errors."""
-    if root.tag != f"{{{NS}}}edXML":
-        raise errors.WRONG_ROOT.error(f"root is {root.tag}", line=line_of(root))
-    rk = children(root)
-    env = rk.get("edXMLEnvelope")
-    if not env:
-        raise errors.SCHEMA_INVALID.error("no edXMLEnvelope", path="/edXML")
-    ek = children(env[0])
-    header = ek.get("edXMLHeader")
-    if not header:
-        raise errors.SCHEMA_INVALID.error("no edXMLHeader", path="/edXML/edXMLEnvelope")
-    body = ek.get("edXMLBody")
-    box = rk.get("AttachmentEncoded")
-    return header[0], body[0] if body else None, box[0] if box else None
-
-
-def detect_kind(header: Element) -> tuple[Kind, Element]:
-    hk = children(header)
-    headers = hk.get("MessageHeader", []) + hk.get("Status", [])
-    if len(headers) > 1:  # which one would the recipient read? refuse the ambiguity
-        raise errors.SCHEMA_INVALID.error(
-            f"{len(headers)} MessageHeader/Status blocks",
-            path="/edXML/edXMLEnvelope/edXMLHeader", line=line_of(headers[1]),
-        )
-    if "Status" in hk:
-        return Kind.STATUS, hk["Status"][0]
-    mh = hk.get("MessageHeader")
-    if not mh:
-        raise errors.SCHEMA_INVALID.error(
-            "no MessageHeader or Status", path="/edXML/edXMLEnvelope/edXMLHeader"
-        )
-    is_status = mh[0].find(_STATUS_CODE) is not None
-    return (Kind.STATUS if is_status else Kind.EDOC), mh[0]
-
-
-_STATUS_CODE = f"{{{NS}}}StatusCode"
-
-
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """The parts of a package every stage looks at, found once."""
-
-    header: Element
-    body: Element | None
-    box: Element | None
-    kind: Kind
-    message_header: Element
-
-
-def open_envelope(root: Element) -> Envelope:
-    """Raises `edxml.wrong_root` or `edxml.schema_invalid` for a tree that is not a package."""
-    header, body, box = envelope_parts(root)
-    kind, message_header = detect_kind(header)
-    return Envelope(header, body, box, kind, message_header)
-
-
 def read_tree(
     root: Element | Envelope, limits: EdxmlSettings, *, keep_data: bool = False,
     release_text: bool = False,
@@ -551,9 +366,7 @@ def read_tree(
     return doc, reader.findings
 
 
-def self_first(el: Element, name: str) -> Element | None:
-    found = children(el).get(name)
-    return found[0] if found else None
-
-
-__all__ = ["DSIG_NS", "SignatureState", "element_path", "read_tree", "strip_cid"]
+__all__ = [
+    "Envelope", "Reader", "children", "detect_kind", "element_path", "envelope_parts",
+    "line_of", "local", "open_envelope", "read_tree", "strip_cid",
+]
