@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import uvicorn
 from exchange_support import SEED, T0, TestNode
+from rest_support import _Server  # the same ready-signalling uvicorn server
 
 from adapters.node import build_node
 from adapters.rest.app import create_app
@@ -78,18 +79,6 @@ def settle(t: TestNode, *, queued: int = 0, seconds: float = 10) -> None:
                 return
         pause.wait(0.02)
     raise AssertionError("deliveries did not settle")
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: Any = None) -> None:
-        try:
-            await super().startup(sockets)
-        finally:
-            self.ready.set()  # started or failed: the test looks at `started`
 
 
 @contextmanager
