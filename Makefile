@@ -40,7 +40,7 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench_edxml.py
-	$(BIN)/python tools/bench_trust.py
+	$(BIN)/python tools/bench_trust.py --report reports/bench_trust.json
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
