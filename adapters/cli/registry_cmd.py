@@ -274,9 +274,15 @@ def run_bind(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_issue(args: argparse.Namespace, settings: Settings) -> int:
+    from axis.auth import keys, signing
+
+    # The same derived secret as `axis registry credentials issue`: the API can only
+    # verify secrets derived from the node's credential key (docs/api.md).
+    master = keys.master_key(settings)
     with open_registry(settings) as registry:
         issued = registry.issue_credential(
-            args.identifier, actor=_actor(args), reason=args.reason, system_id=args.system_id
+            args.identifier, actor=_actor(args), reason=args.reason, system_id=args.system_id,
+            secret_for=lambda sid: signing.derive_secret(master, sid),
         )
     # The only time the secret exists outside the agency's system: not stored, not logged.
     print(json.dumps({"system_id": issued.credential.system_id,
