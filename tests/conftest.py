@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from exchange_support import TestNode
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "edxml"
@@ -25,3 +30,14 @@ def pki_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     d = tmp_path_factory.mktemp("pki")
     return d, make_pki(d)
+
+
+@pytest.fixture()
+def t(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
+    """A real node (SQLite, in-process broker, seeded registry, fixed clock); test files
+    that need another kind of node override this fixture."""
+    from exchange_support import start_node
+
+    node = start_node(tmp_path, *pki_dirs)
+    yield node
+    node.node.close()

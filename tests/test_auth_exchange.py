@@ -4,21 +4,11 @@ the package's; both are refusals journaled like any other, checked after the sig
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from exchange_support import NOI_VU, TAI_CHINH, UBND, TestNode, start_node
+from exchange_support import NOI_VU, TAI_CHINH, UBND, TestNode
 
 from axis.edxml.model import Kind, StatusCode
 from axis.errors import AxisError
-
-
-@pytest.fixture()
-def t(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
-    node = start_node(tmp_path, *pki_dirs)
-    yield node
-    node.node.close()
 
 
 def refusal(t: TestNode, raw: bytes, **kw: object) -> str:

@@ -5,9 +5,7 @@ trail, refusal with reason, recall before and after delivery, duplicates, refusa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from exchange_support import (
@@ -18,7 +16,6 @@ from exchange_support import (
     TU_PHAP,
     UBND,
     TestNode,
-    start_node,
 )
 from signxml.verifier import VerifyResult, XMLVerifier
 
@@ -26,13 +23,6 @@ from axis.clock import VN_TZ, iso
 from axis.edxml.model import Business, BusinessType, Kind, Priority, StatusCode
 from axis.errors import AxisError
 from axis.route.model import DeliveryState, TrailEvent
-
-
-@pytest.fixture()
-def t(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
-    node = start_node(tmp_path, *pki_dirs)
-    yield node
-    node.node.close()
 
 
 def codes(exc: pytest.ExceptionInfo[AxisError]) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
+from service_support import missing_service
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.signer import XMLSigner
 
@@ -217,9 +217,7 @@ def xmlsec1() -> str | None:
     """The xmlsec1 binary; missing → skip on a laptop, fail in CI (CI=true)."""
     found = shutil.which("xmlsec1")
     if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("xmlsec1 is required in CI (tools/install-system-deps.sh)")
-        pytest.skip("xmlsec1 not installed (apt-get install xmlsec1)")
+        missing_service("xmlsec1 not installed (tools/install-system-deps.sh installs it)")
     return found
 
 
