@@ -10,13 +10,16 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /var/lib/axis --create-home axis
 
-WORKDIR /opt/axis
+# The wheel carries the XSDs, WSDL and default configuration (axis/_data): nothing of the
+# source tree is needed at run time, so it is built in /tmp and removed. Own settings:
+# AXIS_CONFIG=/etc/axis/axis.toml (mounted), trust.anchors_dir pointing at your anchors.
+WORKDIR /tmp/axis-src
 COPY pyproject.toml README.md ./
 COPY axis ./axis
 COPY adapters ./adapters
-COPY schemas ./schemas
-COPY config ./config
-RUN pip install .
+RUN pip install . && cd / && rm -rf /tmp/axis-src
+
+WORKDIR /var/lib/axis
 
 USER axis
 VOLUME ["/var/lib/axis"]

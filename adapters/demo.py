@@ -41,8 +41,9 @@ from axis.edxml.model import (
     StatusPackage,
 )
 from axis.edxml.writer import build
+from axis.packaged import SEED_REGISTRY_FILE
 from axis.registry import codec
-from axis.settings import PROJECT_ROOT, PushSettings, Settings, TrustSettings
+from axis.settings import PushSettings, Settings, TrustSettings
 from axis.trust import pki
 from axis.trust.sign import NodeSigner
 
@@ -222,7 +223,7 @@ def run(directory: Path | None = None, out: Callable[[str], None] = print) -> in
     clock = FixedClock(START)
     node = build_node(settings, clock=clock)
     node.registry.import_rows(
-        codec.load_json((PROJECT_ROOT / "config/registry/langson-h37.json").read_text("utf-8")),
+        codec.load_json(SEED_REGISTRY_FILE.read_text("utf-8")),
         actor="demo", reason="sample Lạng Sơn registry", only_new=True)
     demo = Demo(node, clock, pki_dir)
     try:

@@ -6,7 +6,7 @@ period. Art. 16: inspections are announced 7 working days ahead and their result
 within 5 working days. Both need the same calendar: seasonal office sessions, a weekly
 rest, national holidays and the make-up Saturdays the Government trades for bridge days.
 None of that can be computed reliably (lunar dates, yearly decisions), so it is read from
-an operator-maintained TOML file (`config/calendar.toml`) and validated strictly at load
+an operator-maintained TOML file (`axis/_data/config/calendar.toml`) and validated strictly at load
 time: a wrong calendar would silently move every deadline.
 """
 
@@ -259,7 +259,7 @@ def _hm(t: time) -> str:
 
 
 def load_calendar(path: Path) -> WorkCalendar:
-    """Read and validate a calendar file (format: `config/calendar.toml`); raises
+    """Read and validate a calendar file (format: `axis/_data/config/calendar.toml`); raises
     `node.config_invalid` naming the file and the first problem found."""
     from axis.calendar_file import read_calendar  # the parser needs this module's types
 

@@ -1,4 +1,4 @@
-"""Reading `config/calendar.toml` into a `WorkCalendar`, strictly: a wrong calendar would
+"""Reading `axis/_data/config/calendar.toml` into a `WorkCalendar`, strictly: a wrong calendar would
 silently move every deadline (Art. 11.2, Art. 16)."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from axis.errors import CONFIG_INVALID, AxisError
 
 
 def read_calendar(path: Path) -> WorkCalendar:
-    """Read and validate a calendar file (format: `config/calendar.toml`).
+    """Read and validate a calendar file (format: `axis/_data/config/calendar.toml`).
 
     Raises `node.config_invalid` naming the file and the first problem found.
     """

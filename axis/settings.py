@@ -2,7 +2,8 @@
 
 Sources, strongest first: explicit overrides (command-line flags), `AXIS_*` environment
 variables (nested with `__`, e.g. `AXIS_TRUST__ALLOW_SHA1=true`), the TOML file named by
-`AXIS_CONFIG` (default `config/axis.toml` when present), then the defaults below.
+`AXIS_CONFIG` (default: the packaged `axis/_data/config/axis.toml`, see axis/packaged.py),
+then the defaults below.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from pydantic_settings import (
 )
 
 from axis import errors
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "axis.toml"
+from axis.packaged import DEFAULT_ANCHORS_DIR, DEFAULT_CALENDAR_FILE, DEFAULT_CONFIG_FILE
 
 # Art. 4.3: PDF for signed and read-only documents; .doc .docx .odt .txt .rtf;
 # .xls .xlsx .ods .csv; images. Zip is the reference SDK's container (spec §1).
@@ -53,7 +52,7 @@ class EdxmlSettings(_Frozen):
 
 class TrustSettings(_Frozen):
     allow_sha1: bool = False
-    anchors_dir: Path = PROJECT_ROOT / "config" / "trust"
+    anchors_dir: Path = DEFAULT_ANCHORS_DIR  # packaged, holds no anchor: set your own
     crl_files: tuple[Path, ...] = ()
     crl_urls: tuple[str, ...] = ()
     crl_max_age_hours: int = Field(default=48, gt=0)
@@ -69,7 +68,7 @@ class TrustSettings(_Frozen):
 
 
 class ClockSettings(_Frozen):
-    calendar_file: Path = PROJECT_ROOT / "config" / "calendar.toml"
+    calendar_file: Path = DEFAULT_CALENDAR_FILE
 
 
 class RestSettings(_Frozen):

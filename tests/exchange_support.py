@@ -30,9 +30,10 @@ from axis.edxml.model import (
     StatusPackage,
 )
 from axis.edxml.writer import build
+from axis.packaged import SEED_REGISTRY_FILE
 from axis.registry import codec
 from axis.route.broker import BrokerPort
-from axis.settings import PROJECT_ROOT, Settings, TrustSettings
+from axis.settings import Settings, TrustSettings
 from axis.trust import pki
 from axis.trust.sign import NodeSigner
 
@@ -42,7 +43,7 @@ TAI_CHINH = "000.00.03.H37"
 KE_HOACH = "000.00.04.H37"
 TU_PHAP = "000.00.05.H37"
 SIGNERS = (UBND, NOI_VU, TAI_CHINH, KE_HOACH, TU_PHAP)
-SEED = PROJECT_ROOT / "config" / "registry" / "langson-h37.json"
+SEED = SEED_REGISTRY_FILE
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=VN_TZ)  # a Tuesday, inside the morning session
 

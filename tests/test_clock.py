@@ -1,7 +1,7 @@
 """Vietnam time: wire formats, office hours (Art. 11.2) and working days (Art. 16).
 
 Fixed instants only: nothing here reads the system clock. The office-hours and holiday
-cases run against the shipped `config/calendar.toml`, so they also check its dates; when
+cases run against the shipped `axis/_data/config/calendar.toml`, so they also check its dates; when
 the operator changes that file on purpose, the affected expectations change with it.
 Shipped office hours: winter (15 Oct - 14 Apr) 07:30-11:30, 13:00-16:30; summer
 (15 Apr - 14 Oct) 07:00-11:30, 13:30-17:00.
@@ -32,8 +32,9 @@ from axis.clock import (
     parse_wire_timestamp,
 )
 from axis.errors import AxisError
+from axis.packaged import DEFAULT_CALENDAR_FILE
 
-CONFIG = Path(__file__).resolve().parent.parent / "config" / "calendar.toml"
+CONFIG = DEFAULT_CALENDAR_FILE
 
 
 @functools.cache

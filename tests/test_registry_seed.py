@@ -1,4 +1,4 @@
-"""The sample Lạng Sơn registry in config/registry/: complete, well-formed, honest about
+"""The sample Lạng Sơn registry in axis/_data/config/registry/: complete, well-formed, honest about
 which identifiers are synthetic, and loadable as it stands."""
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from store_support import migrated_engine
 from adapters.store.registry_repo import SqlRegistryStore
 from axis.clock import VN_TZ, FixedClock
 from axis.edxml.identifiers import QCVN_ID
+from axis.packaged import SEED_REGISTRY_FILE
 from axis.registry import codec
 from axis.registry.model import AgencyKind, DeliveryMode
 from axis.registry.service import Registry
 
-SEED = Path(__file__).resolve().parents[1] / "config" / "registry" / "langson-h37.json"
+SEED = SEED_REGISTRY_FILE
 PC = "000.00.00.H37"
 DISTRICTS = ("thành phố Lạng Sơn", "Tràng Định", "Văn Lãng", "Văn Quan", "Bình Gia", "Bắc Sơn",
              "Hữu Lũng", "Chi Lăng", "Cao Lộc", "Lộc Bình", "Đình Lập")

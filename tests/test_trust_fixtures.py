@@ -39,7 +39,7 @@ def test_fixture_as_received_is_never_verified(name: str, world: World) -> None:
     expected = State.ABSENT if name.startswith("status-") else State.PLACEHOLDER
     assert verdict.state is expected, verdict.reason
     assert verdict.signed_root is None and verdict.unsigned_root is not None
-    # The node as configured by default (config/trust/ holds no anchor yet) agrees.
+    # The node as configured by default (packaged anchors dir: empty) agrees.
     default = Verifier.from_settings(load_settings()).verify(raw, AT)
     assert default.state is expected
 

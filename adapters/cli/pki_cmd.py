@@ -6,7 +6,7 @@
     axis pki verify --trust PEM [--trust PEM ...] FILE...   one JSON line per file
 
 For tests, the demo and agencies trying the node; production trust comes from the
-government CA certificates installed in config/trust/.
+government CA certificates installed in trust.anchors_dir.
 """
 
 from __future__ import annotations

@@ -22,12 +22,13 @@ from adapters.store.db import database_url, make_engine
 from adapters.store.registry_repo import SqlRegistryStore
 from axis.clock import SystemClock, iso
 from axis.errors import AxisError
+from axis.packaged import SEED_REGISTRY_FILE
 from axis.registry import codec
 from axis.registry.model import Agency, AgencyKind, AgencyState, DeliveryMode
 from axis.registry.service import Registry
-from axis.settings import PROJECT_ROOT, Settings
+from axis.settings import Settings
 
-SEED_FILE = PROJECT_ROOT / "config" / "registry" / "langson-h37.json"
+SEED_FILE = SEED_REGISTRY_FILE
 
 
 def register(sub: Any) -> None:

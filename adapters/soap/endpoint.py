@@ -27,18 +27,18 @@ from adapters.soap.operations import OPERATIONS, fields_of
 from axis import errors
 from axis.auth.gate import RateLimited
 from axis.errors import AxisError, Code, Finding
-from axis.settings import PROJECT_ROOT
+from axis.packaged import WSDL_FILE
 
 log = logging.getLogger("axis.soap")
 
-WSDL_PATH = PROJECT_ROOT / "schemas" / "axis.wsdl"
+WSDL_PATH = WSDL_FILE
 _WSDL_NS = {"soap": "http://schemas.xmlsoap.org/wsdl/soap/",
             "soap12": "http://schemas.xmlsoap.org/wsdl/soap12/"}
 _PORT_PATHS = (("soap", "/soap/11"), ("soap12", "/soap/12"))
 
 
 class WsdlTemplate:
-    """schemas/axis.wsdl, read once; each GET gets a copy naming the node's own address
+    """axis/_data/schemas/axis.wsdl, read once; each GET gets a copy naming the node's own address
     (as the client reached it), so one file serves every deployment."""
 
     def __init__(self, path: Path = WSDL_PATH) -> None:

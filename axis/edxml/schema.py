@@ -1,4 +1,4 @@
-"""The node's own XSDs for document and status packages (`schemas/`), loaded once."""
+"""The node's own XSDs for document and status packages (`axis/_data/schemas/`), loaded once."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from lxml import etree
 from axis import errors
 from axis.edxml.model import Kind
 from axis.errors import Finding
-from axis.settings import PROJECT_ROOT
+from axis.packaged import SCHEMA_DIR
 
-SCHEMA_DIR = PROJECT_ROOT / "schemas"
 _MAX_REPORTED = 10
 
 
