@@ -382,6 +382,12 @@ NOT_RECIPIENT = _c.add(
     "A status was sent by an agency that did not receive the document.",
     "Cơ quan gửi trạng thái không phải là nơi nhận văn bản.",
     "The status comes from an agency that did not receive the document.")
+UPDATE_TARGET_UNKNOWN = _c.add(
+    "route.update_target_unknown", S, 404,
+    "An update (2) or replacement (3) names a document its sender did not send through "
+    "this node: only the original sender may update or replace its document.",
+    "Không tìm thấy văn bản do cơ quan gửi ban hành để cập nhật hoặc thay thế.",
+    "The document to update or replace is not one the sender sent.")
 
 # --- transport and storage: the node's own faults (retried, alerted) -------------------
 BROKER_UNAVAILABLE = _c.add(
@@ -543,6 +549,18 @@ MESSAGE_TYPE_MISMATCH = _c.add(
     "messageType (edoc or status) does not match the package that was sent.",
     "Loại gói tin (messageType) không khớp với nội dung gói tin.",
     "messageType does not match the package.")
+API_DUPLICATE_PARAMETER = _c.add(
+    "api.duplicate_parameter", S, 422,
+    "A parameter the operation reads once (query parameter, form field or part, SOAP "
+    "element, authentication header) was given more than once: refused, never guessed.",
+    "Một tham số của yêu cầu được gửi nhiều lần.",
+    "A request parameter was given more than once.")
+API_CLIENT_DISCONNECTED = _c.add(
+    "api.client_disconnected", S, 400,
+    "The client closed the connection before its request body was complete; nothing was "
+    "done with it.",
+    "Hệ thống kết nối đã ngắt trước khi gửi hết yêu cầu.",
+    "The client disconnected before sending the whole request.")
 API_DOCUMENT_UNKNOWN = _c.add(
     "api.document_unknown", S, 404,
     "No trail of this document that the calling agency may see (its own documents only).",

@@ -1,15 +1,17 @@
 """`axis agency …`: the agency API by hand, as an agency's system would use it.
 
     axis agency --url URL --system-id ID --secret SECRET send FILE
+    axis agency --url URL --credentials FILE send FILE     (FILE: what `credentials issue` printed)
     … pull [--type edoc|status]          what waits, one JSON object per line
-    … get DOCID -o FILE                  the package (taking it delivers it, Art. 11.2)
+    … get DOCID_OR_DOCUMENT_ID -o FILE   the package (taking it delivers it, Art. 11.2)
     … status DOCID_OR_DOCUMENT_ID CODE [--reason TEXT] --key KEY --cert CERT
     … update DOCID processing|done|fail  the transport state of a copy
     … trail DOCUMENT_ID                  the history of one of our documents
     … agencies                           the registry as agencies see it
 
-The secret may come from AXIS_AGENCY_SECRET instead of the command line (where other
-users of the machine could read it in the process list).
+The secret may come from AXIS_AGENCY_SECRET, or with the system id from a credentials
+file (`--credentials`), instead of the command line (where other users of the machine
+could read it in the process list).
 """
 
 from __future__ import annotations
@@ -45,7 +47,10 @@ def register(sub: Any) -> None:
     p.add_argument("--system-id", default=os.environ.get("AXIS_AGENCY_SYSTEM_ID"),
                    help="from `axis registry credentials issue` (or AXIS_AGENCY_SYSTEM_ID)")
     p.add_argument("--secret", default=os.environ.get("AXIS_AGENCY_SECRET"),
-                   help="its secret (better: AXIS_AGENCY_SECRET)")
+                   help="its secret (better: AXIS_AGENCY_SECRET or --credentials)")
+    p.add_argument("--credentials", type=Path, metavar="FILE",
+                   help="the JSON `axis registry credentials issue` printed (system_id, "
+                        "secret): instead of --system-id and --secret")
     a = p.add_subparsers(dest="agency_command", required=True)
 
     c = a.add_parser("send", help="send a signed package; prints the receipt as JSON")
@@ -59,7 +64,8 @@ def register(sub: Any) -> None:
     c.add_argument("--until", type=datetime.fromisoformat, help="ISO 8601")
 
     c = a.add_parser("get", help="download a package (taking it delivers it)")
-    c.add_argument("doc_id", metavar="DOCID")
+    c.add_argument("doc_id", metavar="DOCID_OR_DOCUMENT_ID",
+                   help="the transport id from pull, or the DocumentId of a copy that waits")
     c.add_argument("-o", "--output", required=True, metavar="FILE")
 
     c = a.add_parser("status", help="send a status package 01–16 about a document")
@@ -87,7 +93,24 @@ def _print(obj: object) -> None:
     print(json.dumps(obj, ensure_ascii=False))
 
 
+def _credentials(args: argparse.Namespace) -> None:
+    """Fill --system-id and --secret from --credentials (it wins over the environment)."""
+    if args.credentials is None:
+        return
+    try:
+        cred = json.loads(args.credentials.read_text(encoding="utf-8"))
+        args.system_id, args.secret = str(cred["system_id"]), str(cred["secret"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{args.credentials}: not a credentials file with system_id and "
+                         f"secret ({exc})") from exc
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        _credentials(args)
+    except UsageError as exc:
+        print(f"axis agency: {exc}", file=sys.stderr)
+        return 2
     missing = [n for n in ("url", "system_id", "secret") if not getattr(args, n)]
     if missing:
         print(f"axis agency: give --{', --'.join(m.replace('_', '-') for m in missing)}",
@@ -122,9 +145,10 @@ def _dispatch(client: AgencyClient, args: argparse.Namespace, settings: Settings
         for item in client.pull(message_type=args.type, since=args.since, until=args.until):
             _print(item)
     elif cmd == "get":
-        raw, headers = client.get(args.doc_id)
+        doc_id = _copy_of(client, args.doc_id)
+        raw, headers = client.get(doc_id)
         Path(args.output).write_bytes(raw)
-        _print({"doc_id": args.doc_id, "file": args.output, "bytes": len(raw), **headers})
+        _print({"doc_id": doc_id, "file": args.output, "bytes": len(raw), **headers})
     elif cmd == "status":
         return _status(client, args, settings)
     elif cmd == "update":
@@ -136,6 +160,19 @@ def _dispatch(client: AgencyClient, args: argparse.Namespace, settings: Settings
         for agency in client.agencies()["agencies"]:
             _print(agency)
     return 0
+
+
+def _copy_of(client: AgencyClient, target: str) -> str:
+    """A transport id as it is; a business DocumentId (comma form, spec §2) names the
+    copy of that document that waits for the caller."""
+    if "," not in target:
+        return target
+    found = [item["doc_id"] for item in client.pull(message_type="edoc")
+             if item.get("document_id") == target]
+    if len(found) != 1:
+        raise UsageError(f"{len(found) or 'no'} copies of {target!r} wait for you: "
+                         "give the transport id (doc_id) from `pull`")
+    return str(found[0])
 
 
 def _status(client: AgencyClient, args: argparse.Namespace, settings: Settings) -> int:

@@ -1,4 +1,5 @@
-"""`axis edxml check FILE...`: one JSON object per file, on its own line."""
+"""`axis edxml check FILE...`: one JSON object per file, on its own line.
+`axis edxml new …`: write a package from options (edxml_new_cmd.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from adapters.cli import edxml_new_cmd
 from axis.clock import SystemClock
 from axis.edxml.model import DocumentPackage, StatusPackage
 from axis.edxml.validate import CheckResult, Validator
@@ -23,6 +25,7 @@ def register(sub: Any) -> None:
     check = esub.add_parser("check", help="read, validate and report packages as JSON lines")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(handler=run_check)
+    edxml_new_cmd.register(esub)
 
 
 def report(name: str, result: CheckResult) -> dict[str, Any]:

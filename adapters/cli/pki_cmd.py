@@ -18,13 +18,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from axis.clock import SystemClock, as_vietnam
 from axis.errors import AxisError
+from axis.packaged import DEFAULT_ANCHORS_DIR
 from axis.settings import Settings
 from axis.trust import pki
 from axis.trust.algorithms import Profile
-from axis.trust.bindings import FingerprintBindings, default_bindings
-from axis.trust.chain import TrustAnchors
+from axis.trust.bindings import FingerprintBindings, default_bindings, named_agencies
+from axis.trust.chain import TrustAnchors, load_certificates
 from axis.trust.crl import CrlStore
 from axis.trust.sign import NodeSigner
 from axis.trust.verdict import State, fingerprint
@@ -50,7 +53,7 @@ def register(sub: Any) -> None:
     sign.add_argument("--key", required=True, type=Path, help="private key (PEM)")
     sign.add_argument("--cert", required=True, type=Path,
                       help="certificate (PEM; intermediates may follow it)")
-    sign.add_argument("file", metavar="FILE", type=Path)
+    sign.add_argument("file", metavar="FILE", help="the package (`-`: standard input)")
     sign.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     sign.set_defaults(handler=run_sign)
 
@@ -65,6 +68,13 @@ def register(sub: Any) -> None:
     verify.add_argument("--at", help="verification time, ISO 8601 (default: now)")
     verify.add_argument("files", nargs="+", metavar="FILE", type=Path)
     verify.set_defaults(handler=run_verify)
+
+    anchor = psub.add_parser(
+        "install-anchor", help="copy a CA certificate into trust.anchors_dir (never a key)")
+    anchor.add_argument("cert", metavar="PEM", type=Path, help="the CA certificate")
+    anchor.add_argument("--dir", type=Path, metavar="DIR",
+                        help="default: the configured trust.anchors_dir")
+    anchor.set_defaults(handler=run_install_anchor)
 
 
 def _now() -> datetime:
@@ -86,14 +96,35 @@ def run_issue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def warn_if_not_sender(cert_path: Path, sender: str, prog: str) -> None:
+    """The node refuses a signature by a certificate that does not speak for From/OrganId
+    (trust.signer_not_sender): say so now, while it is cheap to fix. Only a warning: an
+    administrator may have bound the certificate's fingerprint to the sender."""
+    named = named_agencies(pki.load_certs(cert_path)[0])
+    if named and sender not in named:
+        print(f"{prog}: warning: the certificate speaks for {', '.join(sorted(named))}, the "
+              f"package is From {sender}: the node will refuse it (trust.signer_not_sender) "
+              "unless the certificate is bound to the sender", file=sys.stderr)
+
+
+def _sender_of(raw: bytes, settings: Settings) -> str | None:
+    from axis.edxml.validate import Validator
+
+    package = Validator(settings.edxml).check(raw).package
+    return package.sender_id if package else None
+
+
 def run_sign(args: argparse.Namespace, settings: Settings) -> int:
     signer = NodeSigner.from_files(args.key, args.cert, limits=settings.edxml)
     try:
-        raw = args.file.read_bytes()
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         print(f"axis pki sign: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     signed = signer.sign(raw)
+    sender = _sender_of(raw, settings)
+    if sender:
+        warn_if_not_sender(args.cert, sender, "axis pki sign")
     if args.output:
         args.output.write_bytes(signed)
     else:
@@ -143,3 +174,53 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
         all_verified &= ok
         print(json.dumps(out, ensure_ascii=False), flush=True)
     return 0 if all_verified else 1
+
+
+def run_install_anchor(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a CA certificate (PEM or DER; never a key) where the node reads its anchors,
+    named by its fingerprint so that installing it twice changes nothing. The node reads
+    its anchors once at start-up: a running node must be restarted."""
+    prog = "axis pki install-anchor"
+    try:
+        data = args.cert.read_bytes()
+    except OSError as exc:
+        print(f"{prog}: cannot read {args.cert}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if b"PRIVATE KEY" in data:
+        print(f"{prog}: {args.cert} holds a private key: install the CA certificate only "
+              "(ca.pem, never ca.key)", file=sys.stderr)
+        return 2
+    certs = load_certificates(args.cert)  # node.config_invalid (exit 1) when unreadable
+    for cert in certs:
+        if not _is_ca(cert):
+            print(f"{prog}: {args.cert}: {cert.subject.rfc4514_string()} is not a CA "
+                  "certificate: install the CA that issued it", file=sys.stderr)
+            return 2
+    directory: Path = args.dir or settings.trust.anchors_dir
+    if directory.resolve() == DEFAULT_ANCHORS_DIR.resolve():
+        # The packaged directory is part of the installed software (replaced on upgrade,
+        # shared by every node on the machine): anchors are the operator's own.
+        print(f"{prog}: trust.anchors_dir is the packaged default ({directory}), which "
+              "holds no anchor: give --dir DIR and start the node with "
+              "AXIS_TRUST__ANCHORS_DIR=DIR (or trust.anchors_dir in its settings file)",
+              file=sys.stderr)
+        return 2
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"anchor-{fingerprint(certs[0])[:16]}.pem"
+    existed = target.is_file()
+    pki.write_cert(target, *certs)  # PEM, the certificates only
+    print(json.dumps({"anchor": str(target), "subject": certs[0].subject.rfc4514_string(),
+                      "fingerprint": fingerprint(certs[0]), "already_installed": existed},
+                     ensure_ascii=False))
+    print(f"{prog}: (re)start the node to trust it: anchors are read at start-up",
+          file=sys.stderr)
+    return 0
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        # Government CAs are not WebPKI (the anchors README): a root without
+        # basicConstraints still counts as a CA when it is self-issued.
+        return cert.issuer == cert.subject

@@ -11,6 +11,13 @@ either no file or the whole file, never a torn one; at worst a stray `.tmp-*` fi
 
 Reads check the digest: bit rot or an edited file is a node fault (`node.package_corrupt`),
 never bytes forwarded as if they were the sender's.
+
+Collection (axis/route/orphans.py): bytes no package row refers to are deleted once
+untouched for a grace period. A `put` that finds the file already there refreshes its
+time, so that bytes being accepted again are never taken for stale; `discard` first moves
+the file aside (an atomic rename), then deletes it only if its time is still old, and
+otherwise puts it back. A `put` racing with it either touched the file before the rename
+(the time is fresh: put back) or finds no file and writes it anew.
 """
 
 from __future__ import annotations
@@ -19,11 +26,15 @@ import hashlib
 import os
 import re
 import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from axis import errors
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_ASIDE = re.compile(r"\.gc-([0-9a-f]{64})-[0-9a-f]{32}")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -66,7 +77,7 @@ class FileBlobs:
         sha = hashlib.sha256(raw).hexdigest()
         final = self.path_of(sha)
         try:
-            if final.is_file() and self._intact(final, sha):
+            if self._still_there(final, sha):
                 return sha  # stored once: the same bytes are already there
             # Absent, or rotten: (re)written, so a resubmission heals a damaged copy.
             self._make_dirs(final.parent)
@@ -84,6 +95,17 @@ class FileBlobs:
         except OSError as exc:
             raise errors.STORE_UNAVAILABLE.error(f"package store: {exc}") from exc
         return sha
+
+    def _still_there(self, final: Path, sha: str) -> bool:
+        """The intact file is there, and its time refreshed (not stale for the collector).
+        False when absent, rotten, or moved aside by the collector meanwhile."""
+        try:
+            if not (final.is_file() and self._intact(final, sha)):
+                return False
+            os.utime(final)
+        except FileNotFoundError:
+            return False
+        return True
 
     @staticmethod
     def _intact(path: Path, sha256: str) -> bool:
@@ -109,3 +131,57 @@ class FileBlobs:
         if not _SHA256.fullmatch(sha256):
             return False
         return self.path_of(sha256).is_file()
+
+    # --- collection (axis/route/orphans.py) ----------------------------------------------
+    def stale(self, before: datetime) -> Iterator[str]:
+        """Digests of packages not written or touched since `before`. On the way: stray
+        `.tmp-*` files of interrupted writes older than that are removed, and files a
+        collector left aside (killed between its rename and its decision) are put back
+        for the next pass to judge."""
+        cutoff = before.timestamp()
+        if not self._root.is_dir():
+            return
+        for top in sorted(self._root.iterdir()):
+            if not top.is_dir():
+                continue
+            for leaf in sorted(top.iterdir()):
+                if not leaf.is_dir():
+                    continue
+                found: list[str] = []
+                for entry in sorted(leaf.iterdir()):
+                    try:
+                        mtime = entry.stat().st_mtime
+                    except FileNotFoundError:
+                        continue
+                    aside = _ASIDE.fullmatch(entry.name)
+                    if aside is not None:
+                        self._put_back(entry, leaf / aside[1])
+                    elif entry.name.startswith(".tmp-") and mtime < cutoff:
+                        entry.unlink(missing_ok=True)
+                    elif _SHA256.fullmatch(entry.name) and mtime < cutoff:
+                        found.append(entry.name)
+                yield from found  # listed first: the caller deletes while we walk
+
+    def discard(self, sha256: str, before: datetime) -> bool:
+        """Delete the package unless written or touched since `before`; True if deleted."""
+        final = self.path_of(sha256)
+        aside = final.with_name(f".gc-{sha256}-{uuid.uuid4().hex}")
+        try:
+            if final.stat().st_mtime >= before.timestamp():
+                return False
+            os.rename(final, aside)  # from here a put finds nothing and writes anew
+        except FileNotFoundError:
+            return False
+        if aside.stat().st_mtime >= before.timestamp():
+            self._put_back(aside, final)  # touched by a put just before the rename
+            return False
+        aside.unlink()
+        _fsync_dir(final.parent)
+        return True
+
+    @staticmethod
+    def _put_back(aside: Path, final: Path) -> None:
+        # The same bytes (content-addressed): replacing a file a put wrote meanwhile
+        # changes nothing.
+        os.replace(aside, final)
+        _fsync_dir(final.parent)

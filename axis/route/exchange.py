@@ -10,10 +10,11 @@ nothing (the outbox is replayed) and duplicates nothing (delivery ids are unique
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from axis import errors
 from axis.calendar import WorkCalendar
@@ -29,7 +30,7 @@ from axis.edxml.model import (
 )
 from axis.errors import AxisError, Finding, SenderFault
 from axis.registry.model import Agency
-from axis.route import recall
+from axis.route import orphans, recall
 from axis.route.acks import Signer, node_status
 from axis.route.broker import BrokerMessage, BrokerPort
 from axis.route.model import (
@@ -103,7 +104,13 @@ class Exchange:
         From an authenticated edge: `kind` is what the caller declared (messageType) and
         `sender_allowed` authorises the signed sender (From/OrganId), e.g. "the
         authenticated agency or one of its child units"; both are checked after the
-        signature, so they read only what was signed (`auth.sender_mismatch`)."""
+        signature, so they read only what was signed (`auth.sender_mismatch`).
+
+        Every refusal, wherever it is decided (before the store or inside the accept
+        transaction: `route.not_recipient`, `route.recall_target_unknown`,
+        `route.update_target_unknown`), is journaled under its error id in a transaction
+        of its own, after the failed one rolled back; and a refused package leaves no
+        bytes behind, because `_accept` stores them only once everything is decided."""
         at = self.clock.now()
         try:
             checked = self.trust(raw, at)
@@ -114,22 +121,43 @@ class Exchange:
                 raise errors.MESSAGE_TYPE_MISMATCH.error(
                     f"declared {kind.value}, the package is {package.kind.value}")
             plan = route(package, self.directory)
+            with self.store.transaction() as tx:
+                return self._accept(tx, raw, checked, plan.recipients, at)
         except SenderFault as exc:
             self._refused(exc, raw, at)
             raise
-        sha = self.blobs.put(raw)  # durable before any row refers to it
-        with self.store.transaction() as tx:
-            return self._accept(tx, raw, sha, checked, plan.recipients, at)
 
     def _refused(self, exc: AxisError, raw: bytes, at: datetime) -> None:
         exc.error_id = exc.error_id or self.new_id()
         with self.store.transaction() as tx:
             tx.append_journal(at, "package.refused", exc.error_id, {
                 "code": exc.code.id, "detail": exc.detail, "bytes": len(raw),
+                # The bytes are not kept: their digest ties the entry to the sender's copy.
+                "sha256": hashlib.sha256(raw).hexdigest(),
             })
 
+    def collect_orphans(self, now: datetime, grace: timedelta = orphans.GRACE) -> int:
+        """Delete stored package bytes that no package row refers to and nothing touched
+        for `grace` (a crash or a database failure between storing and committing);
+        the number deleted. Scheduled with the node's periodic jobs."""
+        if not isinstance(self.blobs, orphans.SweepableBlobs):
+            return 0
+        return orphans.collect_orphan_blobs(self.store, self.blobs, now - grace)
+
+    def _decide(self, tx: RouteTx, package: Package, recipients: tuple[Agency, ...]) -> None:
+        """Every refusal the store's state decides, before a byte is stored or a row
+        written: the checks only read (recall.py), so a refusal leaves nothing behind."""
+        recall.check_owner(tx, package)  # update/replace: the sender's own document
+        for agency in recipients:
+            if tx.find_by_dedupe(dedupe_key(package, agency.agency_id)) is not None:
+                continue  # the same copy again: answered as a duplicate
+            if recall.is_recall(package):
+                recall.check_recall(tx, package, agency.agency_id)
+            elif isinstance(package, StatusPackage):
+                recall.check_status_origin(tx, package)
+
     def _accept(
-        self, tx: RouteTx, raw: bytes, sha: str, checked: Checked,
+        self, tx: RouteTx, raw: bytes, checked: Checked,
         recipients: tuple[Agency, ...], at: datetime,
     ) -> Receipt:
         package = checked.package
@@ -138,6 +166,11 @@ class Exchange:
             # Lock order: delivery rows before the journal head, as take() and the
             # consumer do; the other order can deadlock two transactions on PostgreSQL.
             recall.lock_copies(tx, package)
+        self._decide(tx, package, recipients)
+        # Durable before the commit that refers to it, and only once accepted: a crash or
+        # a database failure from here on leaves bytes no row refers to, which
+        # `collect_orphans` deletes after its grace period.
+        sha = self.blobs.put(raw)
         tx.save_package(StoredPackage(
             sha256=sha, size=len(raw), kind=package.kind, sender_id=package.sender_id,
             document_id=document_id, received_at=at, signature=checked.signature,
@@ -174,8 +207,6 @@ class Exchange:
             withdrawn = recall.withdraw(self, tx, package, recipient_id, at)
             if withdrawn is not None:
                 return withdrawn
-        elif isinstance(package, StatusPackage):
-            recall.check_status_origin(tx, package)
         delivery = self.enqueue(tx, package, sha, recipient_id, at, key, origin="sender")
         return DeliveryReceipt(recipient_id, delivery.delivery_id)
 

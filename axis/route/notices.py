@@ -23,6 +23,7 @@ queued with its trail and journal entries in a single store transaction (fail cl
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -193,11 +194,14 @@ def broadcast(
     if self_check is not None:
         self_check(raw)
     document_id = package.header.document_id
-    sha = exchange.blobs.put(raw)  # durable before any row refers to it
+    sha = hashlib.sha256(raw).hexdigest()
     with exchange.store.transaction() as tx:
         earlier = tx.deliveries_of_document(sender.agency_id, document_id)
         if any(d.package_sha256 != sha for d in earlier):
             raise errors.NOTICE_NUMBER_USED.error(document_id)
+        # Stored once decided (a refused notice leaves no bytes), durable before the
+        # commit that refers to it (as the exchange's `_accept`).
+        exchange.blobs.put(raw)
         tx.save_package(StoredPackage(
             sha256=sha, size=len(raw), kind=Kind.EDOC, sender_id=sender.agency_id,
             document_id=document_id, received_at=at, signature="node",

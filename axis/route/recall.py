@@ -1,10 +1,16 @@
-"""Recall (Art. 9.3) and where statuses may come from.
+"""Recall (Art. 9.3), who may act on a document, and where statuses may come from.
 
 A recall is a document package with BussinessDocType 1, or a status 13 from the original
 sender. For each recipient: a copy not yet taken is withdrawn from its inbox and the
 sender gets status 15 from the node on that recipient's behalf ("withdrawn before
 delivery"); a copy already taken gets the recall delivered, and the recipient's own 15 or
 16 is relayed back like any status.
+
+Ownership: a recall, an update (2) or a replacement (3) acts on a document its own sender
+sent through this node, never on another agency's (Art. 9.3 gives the right to recall to
+the issuer; an update or a replacement is the issuer's too). Every check here only reads:
+the exchange runs them before it stores a byte or writes a row, so that a refusal leaves
+nothing behind (no package bytes, no half-written trail).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from axis import errors
 from axis.edxml.model import BusinessType, Kind, Package, StatusCode, StatusPackage
-from axis.route.model import DeliveryReceipt, DeliveryState, TrailEntry, TrailEvent
+from axis.route.model import Delivery, DeliveryReceipt, DeliveryState, TrailEntry, TrailEvent
 from axis.route.ports import RouteTx
 
 if TYPE_CHECKING:
@@ -39,6 +45,39 @@ def target_of(package: Package) -> str:
             else package.header.document_id)
 
 
+def check_owner(tx: RouteTx, package: Package) -> None:
+    """An update or a replacement names a document its sender sent through this node.
+
+    The rule of a recall: the acted-on copies are looked up by the package's own signed
+    sender, so another agency's document is not found, and "not yours" and "unknown" are
+    one answer: the refusal tells nothing about other agencies' documents. It holds also
+    when the package names itself (same DocumentId): what it updates must be its own."""
+    if isinstance(package, StatusPackage) or package.business_type not in (
+        BusinessType.UPDATE, BusinessType.REPLACE
+    ):
+        return
+    target = target_of(package)
+    if not any(d.business_type != int(BusinessType.REVOKE)
+               for d in tx.deliveries_of_document(package.sender_id, target, Kind.EDOC)):
+        raise errors.UPDATE_TARGET_UNKNOWN.error(
+            f"{target!r} was not sent by {package.sender_id} through this node")
+
+
+def copies_for(tx: RouteTx, package: Package, recipient_id: str) -> list[Delivery]:
+    """The recipient's copies of the document a recall takes back (the recalls excluded)."""
+    return [
+        d for d in tx.deliveries_of_document(package.sender_id, target_of(package), Kind.EDOC)
+        if d.recipient_id == recipient_id and d.business_type != int(BusinessType.REVOKE)
+    ]
+
+
+def check_recall(tx: RouteTx, package: Package, recipient_id: str) -> None:
+    """A recall names a document its sender sent to this recipient (Art. 9.3)."""
+    if not copies_for(tx, package, recipient_id):
+        raise errors.RECALL_TARGET_UNKNOWN.error(
+            f"{target_of(package)!r} was not sent by {package.sender_id} to {recipient_id}")
+
+
 def lock_copies(tx: RouteTx, package: Package) -> None:
     """Lock every copy of the recalled document, in one fixed order (delivery id)."""
     copies = tx.deliveries_of_document(package.sender_id, target_of(package), Kind.EDOC)
@@ -51,11 +90,8 @@ def withdraw(
 ) -> DeliveryReceipt | None:
     """Withdraw the recipient's untaken copies; None when the recall must be delivered."""
     target = target_of(package)
-    copies = [
-        d for d in tx.deliveries_of_document(package.sender_id, target, Kind.EDOC)
-        if d.recipient_id == recipient_id and d.business_type != int(BusinessType.REVOKE)
-    ]
-    if not copies:
+    copies = copies_for(tx, package, recipient_id)
+    if not copies:  # decided by `check_recall` before anything was written
         raise errors.RECALL_TARGET_UNKNOWN.error(
             f"{target!r} was not sent by {package.sender_id} to {recipient_id}")
     if any(d.state is DeliveryState.DELIVERED for d in copies):
