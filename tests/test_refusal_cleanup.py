@@ -158,7 +158,7 @@ def test_the_owner_may_update_and_replace_and_the_trail_links_only_that(t: TestN
 
 def test_a_duplicate_of_an_accepted_package_keeps_its_bytes(t: TestNode) -> None:
     """Content-addressed: bytes accepted once stay whatever a later submission does."""
-    doc_id, raw = _original(t)
+    _, raw = _original(t)
     again = t.node.exchange.submit(raw)
     assert all(d.duplicate for d in again.deliveries)
     assert t.node.exchange.blobs.exists(hashlib.sha256(raw).hexdigest())
