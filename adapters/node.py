@@ -12,7 +12,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import Engine
@@ -134,7 +134,14 @@ def build_node(
         return [a.agency_id for a in registry.list(state=AgencyState.ACTIVE)
                 if a.delivery_mode is not DeliveryMode.AMQP]
 
-    worker = Worker(exchange, consumed_agencies)
+    # The embedded default (no broker given, none configured) delivers straight from the
+    # outbox, which is then its durable queue (docs/broker.md); the in-process broker
+    # stays for what is injected in tests and for the port's operator calls.
+    worker = Worker(exchange, consumed_agencies,
+                    direct=broker is None and not settings.broker_url,
+                    reconcile_after=timedelta(
+                        seconds=settings.delivery.reconcile_after_seconds),
+                    reconcile_limit=settings.delivery.reconcile_batch)
     # Pushes are signed with the agency's own credential secret, derived from the master
     # key the agency API verifies with (adapters/push/signing.py).
     @functools.cache

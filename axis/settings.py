@@ -13,7 +13,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -90,6 +97,9 @@ class RestSettings(_Frozen):
     client_cert_header: str = ""
     # With mutual TLS on: refuse requests that bring no client certificate.
     require_client_cert: bool = False
+    # Reverse proxies (addresses or networks) whose X-Request-Id the node keeps; from any
+    # other peer the node makes its own request id (adapters/rest/access.py).
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
 
     def body_cap(self, edxml: EdxmlSettings) -> int:
         return self.max_body_bytes or edxml.max_package_bytes + 64 * 1024
@@ -134,6 +144,17 @@ class PushSettings(_Frozen):
     require_https: bool = True
 
 
+class DeliverySettings(_Frozen):
+    """Delivery reconciliation (axis/route/reconcile.py, docs/operations.md)."""
+
+    # A delivery accepted this long ago and still in no inbox (nor waiting in its queue)
+    # is stranded: republished, and counted by the delivery health signal. Above the
+    # broker's longest retry back-off (120 s), so a retried message is not taken for lost.
+    reconcile_after_seconds: int = Field(default=300, ge=1)
+    reconcile_every_seconds: int = Field(default=60, ge=1)  # the scheduled pass's period
+    reconcile_batch: int = Field(default=1000, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AXIS_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -147,12 +168,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "info"
+    # `axis serve`'s log lines: json; console (aligned, for a person); auto: console when
+    # stderr is a terminal, else json (adapters/logs). AXIS_LOG_FORMAT=console.
+    log_format: Literal["auto", "json", "console"] = "auto"
     edxml: EdxmlSettings = EdxmlSettings()
     trust: TrustSettings = TrustSettings()
     clock: ClockSettings = ClockSettings()
     admin: AdminSettings = AdminSettings()
     push: PushSettings = PushSettings()
     rest: RestSettings = RestSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
     @classmethod
     def settings_customise_sources(

@@ -205,6 +205,25 @@ def test_reject_with_retry_comes_back_with_the_next_attempt(broker: BrokerPort) 
     assert broker.dead_letters() == []
 
 
+def test_release_gives_a_batch_back_at_once_without_an_attempt(broker: BrokerPort) -> None:
+    """What a consumer whose database failed mid-batch does with the unprocessed rest:
+    every message is ready again immediately, in its order, with the same attempt."""
+    broker.publish_batch([msg(n) for n in range(5)])
+    batch = broker.fetch(A, max_messages=5)
+    assert len(batch) == 5
+    broker.ack(batch[0])
+    for received in batch[1:]:
+        broker.release(received)
+    again = broker.fetch(A, max_messages=10)
+    assert [r.message.delivery_id for r in again] == [f"dlv-{n}-{A}" for n in range(1, 5)]
+    assert all(r.attempt == 1 and r.redelivered for r in again)
+    for received in again:
+        broker.ack(received)
+    assert broker.dead_letters() == []
+    with pytest.raises(ValueError):
+        broker.release(again[0])  # settled already
+
+
 def test_retries_are_bounded_then_dead_lettered(broker: BrokerPort) -> None:
     sent = msg(1)
     broker.publish_batch([sent])

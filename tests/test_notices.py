@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from exchange_support import KE_HOACH, NOI_VU, TAI_CHINH, TestNode
 from signxml.verifier import XMLVerifier
 
+from adapters.amqp.memory import InProcessBroker
 from axis.edxml.model import DocumentPackage, Kind
 from axis.errors import AxisError
 from axis.registry.model import AgencyKind, AgencyState, DeliveryMode
@@ -43,7 +44,9 @@ NOTICE = {
 
 @pytest.fixture()
 def t(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
-    node = start(tmp_path, *pki_dirs)
+    # A broker node: AMQP-mode agencies consume their own queue (on the embedded default
+    # the outbox delivers every agency's copies into inboxes instead).
+    node = start(tmp_path, *pki_dirs, broker=InProcessBroker())
     yield node
     node.node.close()
 

@@ -127,6 +127,12 @@ class InProcessBroker:
             heapq.heappush(
                 self._delayed, (self._clock() + delay_ms / 1000, next(self._seq), again))
 
+    def release(self, received: ReceivedMessage) -> None:
+        with self._lock:
+            agency, entry = self._settle(received)
+            entry.redelivered = True
+            self._push(agency, entry)  # original seq: back at its old place
+
     def depth(self, agency_id: str) -> int:
         with self._lock:
             self._promote_due()

@@ -175,6 +175,15 @@ class RabbitBroker:
             session.channel.basic_ack(tag)
             session.unsettled.discard(tag)
 
+    def release(self, received: ReceivedMessage) -> None:
+        with self._lock, self._translated("release"):
+            session, tag = self._owned(received)
+            # basic.nack with requeue puts it back at its place in the queue (RabbitMQ
+            # keeps the original position where it can), flagged redelivered; no copy
+            # is published, so the attempt count does not move.
+            session.channel.basic_nack(tag, requeue=True)
+            session.unsettled.discard(tag)
+
     def depth(self, agency_id: str) -> int:
         check_agency_id(agency_id)
         with self._lock, self._translated("depth"):

@@ -18,14 +18,14 @@ SQLAlchemy exceptions never leave this module: `translate` turns them into node 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, event, func, select, update
+from sqlalchemy import Connection, Engine, Table, event, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -213,6 +213,48 @@ class SqlRouteTx:
         if state is not None:
             q = q.where(deliveries.c.state == state.value)
         return int(self._conn.execute(q).scalar_one())
+
+    # --- reconciliation (axis/route/reconcile.py) -----------------------------------
+    @guarded
+    def stranded_deliveries(
+        self, before: datetime, limit: int, recipients: Collection[str]
+    ) -> list[Delivery]:
+        d, o = deliveries.c, outbox.c
+        unsent = (select(outbox.c.entry_id)
+                  .where(o.delivery_id == d.delivery_id, o.sent_at.is_(None)).exists())
+        rows = self._conn.execute(
+            select(deliveries)
+            .where(d.state == DeliveryState.QUEUED.value, d.accepted_at < before, ~unsent,
+                   d.recipient_id.in_(sorted(recipients)))
+            .order_by(d.priority.desc(), d.accepted_at, d.delivery_id)
+            .limit(max(0, limit)))
+        return [_delivery(r) for r in rows]
+
+    @guarded
+    def queued_since(self, before: datetime) -> dict[str, int]:
+        d = deliveries.c
+        rows = self._conn.execute(
+            select(d.recipient_id, func.count())
+            .where(d.state == DeliveryState.QUEUED.value, d.accepted_at < before)
+            .group_by(d.recipient_id))
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    @guarded
+    def delivered_without_arrival(self, before: datetime, limit: int) -> list[Delivery]:
+        d = deliveries.c
+        s = deliveries.alias("s")
+        # The dedupe key of the node's 01 (axis/route/exchange.py dedupe_key); `+` on
+        # strings renders `||` on both SQLite and PostgreSQL.
+        ack_key = (literal("status:01|") + d.recipient_id + literal("|") + d.document_id
+                   + literal("|") + d.sender_id)
+        acked = select(s.c.delivery_id).where(s.c.dedupe_key == ack_key).exists()
+        rows = self._conn.execute(
+            select(deliveries)
+            .where(d.state == DeliveryState.DELIVERED.value, d.kind == Kind.EDOC.value,
+                   d.delivered_at < before, ~acked)
+            .order_by(d.delivered_at, d.delivery_id)
+            .limit(max(0, limit)))
+        return [_delivery(r) for r in rows]
 
     # --- outbox --------------------------------------------------------------------
     @guarded

@@ -15,6 +15,9 @@ Semantics every implementation keeps:
   (connection lost), the broker gives it out again.
 - `reject(retry=True)` redelivers after a back-off, at most `max_attempts` times in all;
   then, and on `reject(retry=False)`, the message goes to the dead-letter queue.
+- `release` gives a fetched message back at once, at its place, with no attempt counted:
+  what a consumer does with the part of a batch it could not process because the node
+  (not the message) failed, e.g. its database went away mid-batch.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ class BrokerPort(Protocol):
     def ack(self, received: ReceivedMessage) -> None: ...
 
     def reject(self, received: ReceivedMessage, *, retry: bool) -> None: ...
+
+    def release(self, received: ReceivedMessage) -> None:
+        """Give a fetched message back unprocessed: ready again now, attempt unchanged."""
 
     def depth(self, agency_id: str) -> int:
         """Messages waiting for the agency (not counting those fetched and unacked)."""

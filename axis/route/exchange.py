@@ -32,7 +32,7 @@ from axis.errors import AxisError, Finding, SenderFault
 from axis.registry.model import Agency
 from axis.route import orphans, recall
 from axis.route.acks import Signer, node_status
-from axis.route.broker import BrokerMessage, BrokerPort
+from axis.route.broker import BrokerMessage, BrokerPort, ReceivedMessage
 from axis.route.model import (
     Delivery,
     DeliveryReceipt,
@@ -80,6 +80,12 @@ def priority_of(package: Package) -> int:
     if isinstance(package, DocumentPackage):
         return int(package.header.other.priority)
     return 0
+
+
+def outbox_body(delivery: Delivery) -> bytes:
+    """The broker message's body: a reference to the stored package, never the package."""
+    return json.dumps({"delivery_id": delivery.delivery_id, "package": delivery.package_sha256,
+                       "recipient": delivery.recipient_id}).encode()
 
 
 @dataclass(slots=True)
@@ -226,9 +232,8 @@ class Exchange:
             state=DeliveryState.QUEUED, accepted_at=at, origin=origin,
         )
         tx.add_delivery(delivery)
-        body = json.dumps({"delivery_id": delivery.delivery_id, "package": sha,
-                           "recipient": recipient_id}).encode()
-        tx.add_outbox(delivery.delivery_id, recipient_id, delivery.priority, body, at)
+        tx.add_outbox(delivery.delivery_id, recipient_id, delivery.priority,
+                      outbox_body(delivery), at)
         if isinstance(package, StatusPackage):
             # A status belongs to the history of the recipient it is about: the one that
             # reports it, or for a recall request (13) the one whose copy is taken back.
@@ -292,24 +297,61 @@ class Exchange:
             tx.mark_sent([e.entry_id for e in entries], self.clock.now())
             return len(entries)
 
+    def deliver_direct(self, limit: int = 500) -> int:
+        """The embedded default's hand-over: the outbox itself is the queue. A batch of
+        entries, urgent first (Art. 7.2), goes into the inboxes and leaves the outbox in
+        the same transaction, so a crash at any instant loses nothing and moves nothing
+        twice; there is no in-memory broker state to lose. Returns the entries taken."""
+        with self.store.transaction() as tx:
+            entries = tx.claim_outbox(limit)
+            for entry in entries:
+                d = tx.get_delivery(entry.delivery_id, for_update=True)
+                if d is not None and d.state is DeliveryState.QUEUED:
+                    self._make_available(tx, d)
+            tx.mark_sent([e.entry_id for e in entries], self.clock.now())
+            return len(entries)
+
     def consume_once(self, agency_id: str, max_messages: int = 100) -> int:
-        """Move what the broker holds for an agency into its inbox; ack after commit."""
+        """Move what the broker holds for an agency into its inbox; ack after commit.
+
+        Whatever fails half-way (the database restarting, a lost connection, a bug), every
+        message of the batch not yet settled goes back to the broker before the error
+        propagates: a fetched message left unsettled on a live connection is never
+        redelivered, and its copy (accepted, with a receipt) would reach no inbox."""
         moved = 0
         # Declared once per connection (cached): fetching from a queue that does not exist
         # yet would cost RabbitMQ a channel error on every pass.
         self.broker.ensure_agency(agency_id)
-        for received in self.broker.fetch(agency_id, max_messages):
-            delivery_id = received.message.delivery_id
-            with self.store.transaction() as tx:
-                d = tx.get_delivery(delivery_id, for_update=True)
-                if d is not None and d.state is DeliveryState.QUEUED:
-                    self._make_available(tx, d)
-                    moved += 1
-            if d is None:
-                self.broker.reject(received, retry=False)  # nothing to deliver: park it
-            else:
-                self.broker.ack(received)  # after the commit: redelivery is harmless
+        pending = list(self.broker.fetch(agency_id, max_messages))
+        try:
+            while pending:
+                received = pending[0]
+                delivery_id = received.message.delivery_id
+                with self.store.transaction() as tx:
+                    d = tx.get_delivery(delivery_id, for_update=True)
+                    if d is not None and d.state is DeliveryState.QUEUED:
+                        self._make_available(tx, d)
+                        moved += 1
+                pending.pop(0)  # committed: from here redelivery is harmless
+                if d is None:
+                    self.broker.reject(received, retry=False)  # nothing to deliver: park
+                else:
+                    self.broker.ack(received)
+        except BaseException:
+            self._give_back(pending)
+            raise
         return moved
+
+    def _give_back(self, pending: list[ReceivedMessage]) -> None:
+        """Return unprocessed messages to their queue at once (no attempt counted: the
+        node failed, not the message). If the broker cannot take them back either, drop
+        its connection: RabbitMQ requeues whatever a closed connection held."""
+        for received in pending:
+            try:
+                self.broker.release(received)
+            except (AxisError, ValueError):
+                self.broker.close()
+                return
 
     def _make_available(self, tx: RouteTx, d: Delivery) -> None:
         at = self.clock.now()
@@ -346,9 +388,32 @@ class Exchange:
                 tx.append_journal(at, "delivery.delivered", delivery_id, {
                     "recipient": agency_id, "at": iso(at), "effective_at": iso(effective)})
                 if d.kind is Kind.EDOC:
-                    self.emit_status(tx, on_behalf_of=agency_id, original_sender=d.sender_id,
-                                     document_id=d.document_id, code=StatusCode.ARRIVED, at=at)
+                    self._emit_arrival(tx, d, at)
         return d, self.blobs.get(d.package_sha256)
+
+    def _emit_arrival(self, tx: RouteTx, d: Delivery, at: datetime) -> None:
+        """The node's 01 for a copy taken (Art. 11.2). Its bytes may not be writable (a
+        full disk): the take still stands, and reconciliation emits the 01 later."""
+        try:
+            self.emit_status(tx, on_behalf_of=d.recipient_id, original_sender=d.sender_id,
+                             document_id=d.document_id, code=StatusCode.ARRIVED, at=at)
+        except AxisError as exc:
+            if isinstance(exc, SenderFault):
+                raise
+            tx.append_journal(at, "status.deferred", d.delivery_id, {
+                "code": exc.code.id, "status": StatusCode.ARRIVED.value})
+
+    def republish(self, tx: RouteTx, d: Delivery, at: datetime) -> None:
+        """Hand a stranded delivery to the outbox again (reconciliation, idempotent: the
+        consumer deduplicates by delivery id)."""
+        tx.add_outbox(d.delivery_id, d.recipient_id, d.priority, outbox_body(d), at)
+        tx.append_journal(at, "delivery.republished", d.delivery_id,
+                          {"recipient": d.recipient_id, "accepted_at": iso(d.accepted_at)})
+
+    def emit_arrival(self, tx: RouteTx, d: Delivery, at: datetime) -> None:
+        """Reconciliation's late 01: raises if it still cannot be written."""
+        self.emit_status(tx, on_behalf_of=d.recipient_id, original_sender=d.sender_id,
+                         document_id=d.document_id, code=StatusCode.ARRIVED, at=at)
 
     def update_transport(self, agency_id: str, delivery_id: str, state: TransportState) -> None:
         with self.store.transaction() as tx:

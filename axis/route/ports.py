@@ -7,7 +7,7 @@ between any two steps leaves either all of a step or none of it (issue 4, durabi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -50,6 +50,19 @@ class RouteTx(Protocol):
         """Every copy of a document the sender sent (all recipients), oldest first."""
 
     def count_deliveries(self, state: DeliveryState | None = None) -> int: ...
+
+    # reconciliation: what should have moved on and did not (axis/route/reconcile.py)
+    def stranded_deliveries(
+        self, before: datetime, limit: int, recipients: Collection[str]
+    ) -> list[Delivery]:
+        """Queued deliveries accepted before `before` with no unsent outbox entry: handed
+        to the broker (or marked so) yet in no inbox. Urgent first, then oldest."""
+
+    def queued_since(self, before: datetime) -> dict[str, int]:
+        """Queued deliveries accepted before `before`, counted per recipient."""
+
+    def delivered_without_arrival(self, before: datetime, limit: int) -> list[Delivery]:
+        """Documents taken before `before` for which no status 01 went to the sender."""
 
     # outbox: durable hand-over to the broker
     def add_outbox(

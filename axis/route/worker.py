@@ -13,8 +13,10 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from axis.errors import AxisError
+from axis.health import LoopGuard
+from axis.route import reconcile
 from axis.route.exchange import Exchange
 
 log = logging.getLogger("axis.worker")
@@ -29,11 +31,20 @@ class Worker:
     idle_max_s: float = 1.0
     wake: threading.Event = field(default_factory=threading.Event)
     relayed: int = 0  # outbox entries published by the last pass
+    # The embedded default: no broker holds anything, the outbox is the queue and a pass
+    # moves its entries straight into the inboxes (Exchange.deliver_direct).
+    direct: bool = False
+    reconcile_after: timedelta = timedelta(minutes=5)
+    reconcile_limit: int = 1000
 
     def run_once(self) -> int:
         """One pass: relay until the outbox is empty, then drain every consumed queue.
         Returns how many deliveries reached an inbox."""
         self.relayed = 0
+        if self.direct:
+            while (n := self.exchange.deliver_direct(self.batch)) > 0:
+                self.relayed += n
+            return self.relayed
         while (n := self.exchange.relay_once(self.batch)) > 0:
             self.relayed += n
         moved = 0
@@ -42,14 +53,48 @@ class Worker:
                 moved += n
         return moved
 
-    def run(self, stop: threading.Event) -> None:
+    def consumed(self) -> frozenset[str]:
+        """Agencies whose copies the node moves into inboxes; on the embedded default,
+        every agency (nothing else could consume an in-process queue)."""
+        if self.direct:
+            with self.exchange.store.transaction() as tx:
+                return frozenset(tx.queued_since(self.exchange.clock.now()))
+        return frozenset(self.agencies())
+
+    def stranded(self, now: datetime) -> int:
+        """Deliveries accepted more than `reconcile_after` ago and in no inbox yet."""
+        return reconcile.stranded(self.exchange.store, now, after=self.reconcile_after,
+                                  consumed=self.consumed())
+
+    def reconcile(self, now: datetime | None = None) -> reconcile.ReconcileReport:
+        """The reconciliation pass (axis/route/reconcile.py): at start and scheduled."""
+        at = now or self.exchange.clock.now()
+        report = reconcile.reconcile(
+            self.exchange.store, at, after=self.reconcile_after, limit=self.reconcile_limit,
+            consumed=self.consumed(),
+            waiting=(lambda _agency: 0) if self.direct else self.exchange.broker.depth,
+            republish=self.exchange.republish, emit_arrival=self.exchange.emit_arrival)
+        if report.republished or report.arrivals:
+            log.warning("reconciliation: %d deliveries republished, %d arrival statuses "
+                        "emitted", report.republished, report.arrivals)
+            self.wake.set()
+        return report
+
+    def run(self, stop: threading.Event, guard: LoopGuard | None = None) -> None:
+        """Pass after pass until `stop`. No exception ends the loop: the guard logs it with
+        an error id, reports it to the health registry and says how long to back off
+        (axis/health.py); every completed pass is a heartbeat there."""
+        guard = guard or LoopGuard("delivery", now=self.exchange.clock.now, log=log)
         idle = self.idle_min_s
         while not stop.is_set():
-            try:
-                busy = self.run_once() > 0 or self.relayed > 0
-            except AxisError as exc:  # broker or database away: retried, never fatal
-                log.warning("delivery pass failed: %s", exc)
-                busy = False
+            outcome = guard.run_pass(lambda: self.run_once() > 0 or self.relayed > 0)
+            if outcome.failed:
+                # Waits on `stop` only: new submissions must not turn a failing pass
+                # (broker away, a defect) into a hot loop.
+                stop.wait(outcome.retry_after_s)
+                idle = self.idle_min_s
+                continue
+            busy = bool(outcome.value)
             idle = self.idle_min_s if busy else min(idle * 2, self.idle_max_s)
             if self.wake.wait(0 if busy else idle):
                 self.wake.clear()
