@@ -5,12 +5,11 @@ Same semantics as `rabbit.RabbitBroker`, checked by the same contract tests
 go first), equal priorities in publication order, fetched messages owned until ack or
 reject, bounded retry with back-off, a dead-letter queue.
 
-Not durable, on purpose: the durable part of the embedded node is the outbox in its
-database. A message enters this broker only from the outbox relay, and the outbox entry is
-deleted only after `publish_batch` returned; after a crash the relay publishes again
-whatever the outbox still holds, and consumers deduplicate by `delivery_id`. What was
-published but not yet consumed is republished, so nothing is lost; what is delivered
-twice is absorbed by deduplication.
+Not durable: it keeps messages in memory only. The embedded node therefore does not
+route through it at all: with no broker configured, its outbox is its queue and the worker
+moves entries straight into inboxes (`Exchange.deliver_direct`, docs/broker.md). This
+broker stays as the port's second implementation for the contract tests and for nodes
+that inject it.
 
 Thread-safe: one lock guards all state, so relay and consumer threads can share it.
 """
