@@ -5,14 +5,18 @@ default (SQLite and the in-process broker in a fresh directory), its REST API se
 uvicorn on 127.0.0.1, a test CA whose certificates name each agency, packages built and
 signed with those keys, and agency clients that sign every request (HMAC). The clock is
 simulated so that the office-hours case (Art. 11.2) happens at a known instant; every
-time printed is that clock's, in ISO 8601 Vietnam time.
+time printed is that clock's, in ISO 8601 Vietnam time. Ids are drawn from a fixed
+sequence, so two runs print the same table, and the node, its test CA and the agencies'
+private keys live in a temporary directory removed at the end (unless `--dir` keeps them).
 """
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,6 +61,21 @@ AGENCIES = {
 }
 UBND, NOI_VU, TAI_CHINH, KE_HOACH, TU_PHAP = AGENCIES
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+_ID_NAMESPACE = uuid.UUID("6f1c3b9e-2d4a-5e8f-9a0b-1c2d3e4f5a6b")
+
+
+def _fixed_ids() -> Callable[[], str]:
+    """The node's ids (transport ids, error ids) from a fixed sequence: printed ids and
+    orders that depend on them are the same in every run."""
+    counter = itertools.count(1)
+    lock = threading.Lock()  # handlers run on uvicorn's thread pool
+
+    def new_id() -> str:
+        with lock:
+            n = next(counter)
+        return str(uuid.uuid5(_ID_NAMESPACE, f"axis-demo-{n}"))
+
+    return new_id
 
 
 @dataclass
@@ -176,7 +195,10 @@ def script(d: Demo) -> None:
           f" effective {late['x-axis-effective-at']} (Art. 11.2)")
     d.deliver()
     d.at(18, 35)
-    for item in c[UBND].pull(message_type="status"):
+    # Several statuses share a time (a recipient's 01 and its 02 at 09:10): fix the order.
+    statuses = sorted(c[UBND].pull(message_type="status"),
+                      key=lambda i: (i["available_at"], i["status_code"], i["sender"]))
+    for item in statuses:
         d.rows.append(Row(datetime.fromisoformat(item["available_at"]), "UBND tỉnh",
                           f"receives status {item['status_code']} from "
                           f"{AGENCIES.get(item['sender'], item['sender'])}",
@@ -211,7 +233,14 @@ def _server(d: Demo, settings: Settings) -> Iterator[tuple[str, Callable[[str], 
 
 
 def run(directory: Path | None = None, out: Callable[[str], None] = print) -> int:
-    base = Path(directory or tempfile.mkdtemp(prefix="axis-demo-"))
+    if directory is not None:
+        return _run(directory, out, where=str(directory))
+    # The agencies' private keys must not outlive the demo: the whole node goes with it.
+    with tempfile.TemporaryDirectory(prefix="axis-demo-") as tmp:
+        return _run(Path(tmp), out, where="a temporary directory (removed at the end)")
+
+
+def _run(base: Path, out: Callable[[str], None], *, where: str) -> int:
     pki_dir, anchors = base / "pki", base / "anchors"
     pki.init_ca(pki_dir, START - timedelta(days=30))
     for agency in AGENCIES:
@@ -221,7 +250,7 @@ def run(directory: Path | None = None, out: Callable[[str], None] = print) -> in
     settings = Settings(data_dir=base / "var", trust=TrustSettings(anchors_dir=anchors),
                         push=PushSettings(enabled=False))
     clock = FixedClock(START)
-    node = build_node(settings, clock=clock)
+    node = build_node(settings, clock=clock, new_id=_fixed_ids())
     node.registry.import_rows(
         codec.load_json(SEED_REGISTRY_FILE.read_text("utf-8")),
         actor="demo", reason="sample Lạng Sơn registry", only_new=True)
@@ -239,7 +268,7 @@ def run(directory: Path | None = None, out: Callable[[str], None] = print) -> in
         for client in demo.clients.values():
             client.close()
         node.close()
-    out(f"Axis demo: a node on the embedded default in {base}, REST on 127.0.0.1,"
+    out(f"Axis demo: a node on the embedded default in {where}, REST on 127.0.0.1,"
         " simulated clock from " + iso(START))
     out(render(demo.rows))
     return 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from adapters.demo import run
@@ -19,3 +22,24 @@ def test_demo_prints_every_acknowledgement_with_its_time(tmp_path: Path) -> None
     assert "2026-11-24T09:05:00+07:00  UBND tỉnh              receives status 01 from Sở Nội vụ" \
         in text
     assert (tmp_path / "var" / "axis.sqlite3").is_file()
+
+
+def test_demo_prints_the_same_table_and_leaves_no_keys_behind(tmp_path: Path) -> None:
+    """Two runs of `axis demo` (real processes, default directory) print the same bytes,
+    and the temp directory they used holds nothing afterwards: no node, no private keys."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AXIS_")}
+    env["TMPDIR"] = str(tmp)  # where tempfile puts the demo's node, CA and agency keys
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "adapters.cli", "demo"], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300,
+                              check=False)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+        left = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*"))
+        assert not [p for p in left if p.endswith(".key")], left
+        assert left == [], left
+    assert outputs[0] == outputs[1]
+    assert "receives status 15 from" in outputs[0]

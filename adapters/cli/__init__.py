@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from adapters.cli import (
     admin_cmd,
@@ -31,13 +34,40 @@ def build_parser() -> argparse.ArgumentParser:
         prog="axis", description="Axis: provincial document-exchange node (edXML)."
     )
     parser.add_argument("--config", help="TOML settings file (default: $AXIS_CONFIG)")
+    parser.add_argument("--version", action="version", version=f"axis {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         module.register(sub)
     return parser
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml), not a copy kept in code."""
+    try:
+        return metadata.version("axis-node")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        try:
+            return _main(argv)
+        finally:
+            # A closed pipe surfaces here, not in the interpreter's exit; also after
+            # argparse's --help/--version, which end in SystemExit.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`axis … | head`): stop quietly as Unix tools do on SIGPIPE.
+        # Standard output is pointed at /dev/null so the final flush at exit cannot fail
+        # again and print "Exception ignored … BrokenPipeError".
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 128 + signal.SIGPIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

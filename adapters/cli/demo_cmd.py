@@ -11,7 +11,8 @@ from axis.settings import Settings
 
 def register(sub: Any) -> None:
     p = sub.add_parser("demo", help="run a scripted exchange between simulated agencies")
-    p.add_argument("--dir", help="where to put the demo node (default: a new temp directory)")
+    p.add_argument("--dir", help="keep the demo node, its test CA and keys here "
+                   "(default: a temporary directory, removed at the end)")
     p.set_defaults(handler=run)
 
 
