@@ -39,10 +39,18 @@ class FixedClock:
 
 
 def as_vietnam(instant: datetime) -> datetime:
-    """An aware instant in +07:00; a naive one is taken as Vietnam local time."""
+    """An aware instant in +07:00; a naive one is taken as Vietnam local time.
+
+    Raises ValueError (like every other unreadable date) when the instant has no +07:00
+    form: 9999-12-31T23:00-05:00 is in year 10000 in Vietnam, 0001-01-01T00:00+14:00 in
+    year 0, and `datetime` holds neither (it raises OverflowError, which no caller that
+    parses input expects)."""
     if instant.tzinfo is None:
         return instant.replace(tzinfo=VN_TZ)
-    return instant.astimezone(VN_TZ)
+    try:
+        return instant.astimezone(VN_TZ)
+    except OverflowError as exc:
+        raise ValueError(f"{instant.isoformat()} is out of range in Vietnam time") from exc
 
 
 def iso(instant: datetime) -> str:

@@ -13,13 +13,14 @@ Every route is authenticated (`adapters/rest/auth.py`, deny by default). Routes 
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from adapters.node import Node
@@ -38,6 +39,13 @@ MAX_PAGE = 500
 # pydantic would also take a bare number as Unix time, which the schema does not promise.
 ISO_INSTANT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
                r"(Z|[+-][0-9]{2}:[0-9]{2})?$")
+# An identifier in a query: printable, no control characters (PostgreSQL cannot even hold
+# a NUL in text, and no transport id or DocumentId carries one).
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+# RFC 2046 §5.1.1: 1 to 70 characters from bchars, the last not a space.
+_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+# The multipart fields sendEdoc reads, each once: a second one is refused, never chosen.
+READ_ONCE_PARTS = ("edocFile", "messageType")
 
 
 class DeliveryOut(BaseModel):
@@ -79,7 +87,7 @@ class InboxPage(BaseModel):
 
 
 class UpdateStatusIn(BaseModel):
-    docId: str = Field(min_length=1, max_length=200)
+    docId: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
     status: Literal["processing", "done", "fail"]
 
 
@@ -173,7 +181,11 @@ def router() -> APIRouter:
         raw, form_type = package_of(request.headers.get("content-type", ""), auth.body)
         if len(raw) > node.settings.edxml.max_package_bytes:
             raise errors.TOO_LARGE.error(f"{len(raw)} bytes")
-        declared = messageType or messagetype or form_type
+        given = [t for t in (messageType, messagetype, form_type) if t is not None]
+        if len(given) > 1:  # query, header and form field: one of them, not a vote
+            raise errors.API_DUPLICATE_PARAMETER.error(
+                "messageType: give it once (query, header or form field)")
+        declared = given[0] if given else None
         me = auth.caller.agency_id
         receipt = node.exchange.submit(
             raw, kind=Kind(declared) if declared else None,
@@ -213,7 +225,7 @@ def router() -> APIRouter:
              openapi_extra=extra)
     def get_edoc(
         request: Request, auth: Caller,
-        docId: Annotated[str, Query(min_length=1, max_length=200)],
+        docId: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE)],
     ) -> Response:
         """The package, byte-identical. The first take delivers the copy: its receipt
         time counts from then, or from the next office session outside office hours
@@ -254,7 +266,7 @@ def router() -> APIRouter:
              responses=responses(404, *AUTH_ERRORS), openapi_extra=extra)
     def trail(
         request: Request, auth: Caller,
-        documentId: Annotated[str, Query(min_length=1, max_length=500)],
+        documentId: Annotated[str, Query(min_length=1, max_length=500, pattern=PRINTABLE)],
     ) -> TrailOut:
         """The history of one of the caller's documents: every recipient's copy for its
         sender, its own copy for a recipient; nothing for anyone else (404)."""
@@ -323,17 +335,23 @@ def package_of(content_type: str, body: bytes) -> tuple[bytes, MessageType | Non
 
 
 def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
-    """Every named part of a multipart body (the first of each name)."""
+    """Every named part of a multipart body. A part sendEdoc reads (`READ_ONCE_PARTS`)
+    given twice, or a part naming itself twice, is refused (`api.duplicate_parameter`):
+    which one the node would pick is exactly what a sender and a reviewer may disagree
+    on."""
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if not boundary:
         raise errors.API_INVALID_REQUEST.error("multipart body without a boundary")
+    if not _BOUNDARY.fullmatch(boundary):
+        raise errors.API_INVALID_REQUEST.error(
+            "multipart boundary: 1 to 70 characters (RFC 2046 §5.1.1)")
     fields: dict[str, bytes] = {}
     header: dict[str, bytearray] = {"field": bytearray(), "value": bytearray()}
-    current: dict[str, Any] = {"name": None, "data": bytearray()}
+    current: dict[str, Any] = {"name": None, "data": bytearray(), "dispositions": 0}
 
     def on_part_begin() -> None:
-        current["name"], current["data"] = None, bytearray()
+        current["name"], current["data"], current["dispositions"] = None, bytearray(), 0
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         header["field"] += data[start:end]
@@ -343,6 +361,10 @@ def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
 
     def on_header_end() -> None:
         if bytes(header["field"]).strip().lower() == b"content-disposition":
+            current["dispositions"] += 1
+            if current["dispositions"] > 1:
+                raise errors.API_DUPLICATE_PARAMETER.error(
+                    "a multipart part with two Content-Disposition headers")
             _, disp = parse_options_header(bytes(header["value"]))
             name = disp.get(b"name")
             current["name"] = name.decode("utf-8", "replace") if name is not None else None
@@ -352,16 +374,20 @@ def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
         current["data"] += data[start:end]
 
     def on_part_end() -> None:
-        if current["name"] is not None and current["name"] not in fields:
-            fields[current["name"]] = bytes(current["data"])
+        name = current["name"]
+        if name is None:
+            return
+        if name in fields and name in READ_ONCE_PARTS:
+            raise errors.API_DUPLICATE_PARAMETER.error(f"multipart field {name} given twice")
+        fields.setdefault(name, bytes(current["data"]))
 
-    parser = MultipartParser(boundary, {
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_part_data": on_part_data, "on_part_end": on_part_end})
     try:
+        parser = MultipartParser(boundary, {
+            "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+            "on_header_value": on_header_value, "on_header_end": on_header_end,
+            "on_part_data": on_part_data, "on_part_end": on_part_end})
         parser.write(body)
         parser.finalize()
-    except MultipartParseError as exc:
+    except (MultipartParseError, FormParserError) as exc:
         raise errors.API_INVALID_REQUEST.error(f"multipart body: {exc}") from exc
     return fields

@@ -17,9 +17,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from axis import errors
-from axis.auth import keys
+from axis.auth import keys, signing
 from axis.auth.gate import Caller, Gate
 from axis.auth.ratelimit import RateLimiter
 from axis.auth.replay import MemoryReplayCache, ReplayCache
@@ -75,16 +76,43 @@ def request_target(request: Request) -> str:
     return f"{target}?{query.decode('latin-1')}" if query else target
 
 
+# Headers a request carries once. Repeated, each reader would pick its own (the first,
+# the last, a comma-joined list): refused instead (`api.duplicate_parameter`).
+READ_ONCE_HEADERS = (signing.SYSTEM_ID_HEADER, signing.TIMESTAMP_HEADER,
+                     signing.SIGNATURE_HEADER, "Content-Type", "Content-Length",
+                     "SOAPAction", "messagetype")
+
+
+def single_valued(request: Request, extra_headers: tuple[str, ...] = ()) -> None:
+    """Refuse a query parameter or a read-once header given more than once. No agency
+    operation takes a list: any repeated query parameter is ambiguous."""
+    names = [k for k, _ in request.query_params.multi_items()]
+    repeated = sorted({k for k in names if names.count(k) > 1})
+    if repeated:
+        raise errors.API_DUPLICATE_PARAMETER.error(
+            f"query parameter {repeated[0][:40]!r} given {names.count(repeated[0])} times")
+    for name in (*READ_ONCE_HEADERS, *(h for h in extra_headers if h)):
+        if len(request.headers.getlist(name)) > 1:
+            raise errors.API_DUPLICATE_PARAMETER.error(f"header {name} given twice")
+
+
 async def read_capped(request: Request, cap: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `cap` (never held beyond it)."""
+    """The body, refused with 413 as soon as it passes `cap` (never held beyond it).
+
+    A client that hangs up before the end of its body is the client's doing, refused as
+    `api.client_disconnected` (logged as a refusal, not as a fault of the node)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise errors.TOO_LARGE.error(f"{declared} bytes, the limit is {cap}")
     buf = bytearray()
-    async for chunk in request.stream():
-        buf += chunk
-        if len(buf) > cap:
-            raise errors.TOO_LARGE.error(f"more than {cap} bytes")
+    try:
+        async for chunk in request.stream():
+            buf += chunk
+            if len(buf) > cap:
+                raise errors.TOO_LARGE.error(f"more than {cap} bytes")
+    except ClientDisconnect as exc:
+        raise errors.API_CLIENT_DISCONNECTED.error(
+            f"after {len(buf)} of {declared or 'unknown'} bytes") from exc
     return bytes(buf)
 
 
@@ -109,6 +137,7 @@ def client_fingerprint(request: Request, header: str) -> str | None:
 async def authenticated(request: Request) -> Authenticated:
     """The FastAPI dependency of every agency route."""
     auth: AgencyAuth = request.app.state.agency_auth
+    single_valued(request, (auth.client_cert_header,))
     claim = auth.gate.claim(request.headers)
     # The registry is read on every request (revocation takes effect at once, Art. 22);
     # database calls leave the event loop.

@@ -102,7 +102,14 @@ def read_operation(body: bytes, version: SoapVersion, cap: int,
             f"(Content-Type {version.media_type})")
     if root.tag != version.q("Envelope"):
         raise errors.API_INVALID_REQUEST.error(f"not a SOAP {version.name} Envelope")
-    for header in root.findall(version.q("Header")):
+    headers = root.findall(version.q("Header"))
+    bodies = root.findall(version.q("Body"))
+    if len(headers) > 1 or len(bodies) > 1:
+        # One Header and one Body (SOAP 1.1 §4, 1.2 part 1 §5): which Body to read would
+        # otherwise be the node's guess.
+        raise errors.API_DUPLICATE_PARAMETER.error(
+            f"{len(headers)} Header and {len(bodies)} Body elements in the Envelope")
+    for header in headers:
         for block in header:
             must = block.get(version.q("mustUnderstand"), "").strip()
             if must in ("1", "true"):
@@ -110,9 +117,9 @@ def read_operation(body: bytes, version: SoapVersion, cap: int,
                 # the client requires us to honour must not be silently ignored.
                 raise errors.API_INVALID_REQUEST.error(
                     f"header block {block.tag} with mustUnderstand is not supported")
-    soap_body = root.find(version.q("Body"))
-    if soap_body is None:
+    if not bodies:
         raise errors.API_INVALID_REQUEST.error("Envelope without Body")
+    soap_body = bodies[0]
     elements = list(soap_body.iterchildren("*"))
     if len(elements) != 1 or etree.QName(elements[0]).namespace != TNS:
         raise errors.API_INVALID_REQUEST.error(

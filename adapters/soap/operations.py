@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,7 @@ from axis.route.model import TransportState
 _ITEM = {"deliveries": "delivery", "warnings": "warning", "items": "item", "events": "event",
          "agencies": "agency"}
 _MESSAGE_TYPES = ("edoc", "status")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STATUSES = ("processing", "done", "fail")
 
 Operation = Callable[[Node, Caller, Mapping[str, str]], etree._Element]
@@ -58,7 +60,7 @@ def fields_of(op: etree._Element, allowed: tuple[str, ...]) -> dict[str, str]:
         if name.namespace != TNS or name.localname not in allowed:
             raise errors.API_INVALID_REQUEST.error(f"unexpected element {child.tag}")
         if name.localname in out:
-            raise errors.API_INVALID_REQUEST.error(f"{name.localname} given twice")
+            raise errors.API_DUPLICATE_PARAMETER.error(f"{name.localname} given twice")
         if len(child):
             raise errors.API_INVALID_REQUEST.error(f"{name.localname} must be text")
         out[name.localname] = (child.text or "").strip()
@@ -66,9 +68,12 @@ def fields_of(op: etree._Element, allowed: tuple[str, ...]) -> dict[str, str]:
 
 
 def _required(f: Mapping[str, str], name: str, max_len: int) -> str:
+    """An identifier: 1 to `max_len` characters, none of them a control character (as
+    the REST query parameters, adapters/rest/agency.py PRINTABLE)."""
     value = f.get(name, "")
-    if not value or len(value) > max_len:
-        raise errors.API_INVALID_REQUEST.error(f"{name}: 1 to {max_len} characters")
+    if not value or len(value) > max_len or _CONTROL.search(value):
+        raise errors.API_INVALID_REQUEST.error(
+            f"{name}: 1 to {max_len} characters, no control characters")
     return value
 
 

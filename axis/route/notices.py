@@ -26,12 +26,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
 from axis import errors
-from axis.clock import iso
+from axis.clock import as_vietnam, iso
 from axis.edxml.model import (
     Attachment,
     DocCode,
@@ -89,8 +89,20 @@ class NoticeReceipt:
     journal_seq: int
 
 
+def _when(name: str, value: datetime | None) -> datetime | None:
+    """The instant in Vietnam time; one that has none (year 10000 once converted) is
+    refused like any other impossible date."""
+    if value is None:
+        return None
+    try:
+        return as_vietnam(value)
+    except ValueError as exc:
+        raise errors.API_INVALID_REQUEST.error(f"{name}: {exc}") from exc
+
+
 def check(notice: Notice) -> Notice:
-    """Refuse (`api.invalid_request`) a notice that could not become a valid package."""
+    """Refuse (`api.invalid_request`) a notice that could not become a valid package;
+    the notice with its window in Vietnam time."""
     bad = errors.API_INVALID_REQUEST
     if not NUMBER.fullmatch(notice.number):
         raise bad.error("number: 1 to 10 digits, as issued in the sender's register")
@@ -102,9 +114,29 @@ def check(notice: Notice) -> Notice:
                                ("text_en", notice.text_en, MAX_TEXT)):
         if not value.strip() or len(value) > limit:
             raise bad.error(f"{name}: 1 to {limit} characters")
-    if notice.starts_at and notice.ends_at and notice.ends_at <= notice.starts_at:
+        # The text goes into XML and into recipients' registers: characters XML 1.0
+        # cannot hold, and control characters (line breaks only in the texts), refused.
+        allowed = _TEXT_CONTROLS if name.startswith("text") else ""
+        odd = next((c for c in value if _unfit(c, allowed)), None)
+        if odd is not None:
+            raise bad.error(f"{name}: character U+{ord(odd):04X} is not allowed")
+    starts, ends = _when("starts_at", notice.starts_at), _when("ends_at", notice.ends_at)
+    if starts and ends and ends <= starts:
         raise bad.error("ends_at must come after starts_at")
-    return notice
+    return replace(notice, starts_at=starts, ends_at=ends)
+
+
+_TEXT_CONTROLS = "\t\n\r"
+
+
+def _unfit(c: str, allowed: str) -> bool:
+    """A control character (C0, DEL, C1) not in `allowed`, a surrogate, or a
+    non-character (U+FFFE, U+FFFF): nothing a notice's text needs."""
+    o = ord(c)
+    if c in allowed:
+        return False
+    return (o < 0x20 or 0x7F <= o <= 0x9F or 0xD800 <= o <= 0xDFFF
+            or o in (0xFFFE, 0xFFFF))
 
 
 def recipients(directory: NoticeDirectory) -> list[Agency]:
@@ -182,7 +214,7 @@ def broadcast(
     `self_check` validates the signed bytes before anything is stored (the node's own
     schema check; it raises, its result is ignored): a notice the recipients could not
     read is a node fault, not sent."""
-    check(notice)
+    notice = check(notice)
     sender = directory.find(sender_id)
     if sender is None or not sender.active:
         raise errors.CONFIG_INVALID.error(
