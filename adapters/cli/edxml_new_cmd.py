@@ -197,8 +197,9 @@ def document_package(args: argparse.Namespace, now: datetime) -> DocumentPackage
     recipients = tuple(Organ(r) for r in args.to)
     business = None
     if business_type is not BusinessType.NEW or args.reason:
-        # A replacement also names what it replaces in ReplacementInfoList (spec §3, as
-        # the national SDK writes it); Bussiness/DocumentId is kept for older readers.
+        # A replacement names what it replaces in ReplacementInfoList (spec §3, as the
+        # national SDK writes it) and in Bussiness/DocumentId too, where the node's
+        # rules and trail look for the target of an update or replacement.
         replaced = ((ReplacementInfo(args.target, tuple(args.to)),)
                     if business_type is BusinessType.REPLACE else ())
         business = Business(doc_type=business_type, reason=args.reason,
