@@ -10,7 +10,8 @@
 
 Every change names who (the administrator's token name) and why (`reason`, required) and
 is kept in the agency's history or the journal. Authentication and roles: admin_auth.py.
-Errors: the JSON of adapters/rest/errors.py, as on every other route.
+Answers: the models of admin_models.py; errors: the JSON of adapters/rest/errors.py, as on
+every other route.
 """
 
 from __future__ import annotations
@@ -26,13 +27,30 @@ from pydantic import BaseModel, Field
 
 from adapters.node import Node
 from adapters.rest.admin_auth import Administrator, admin_route_class, administrator, role
+from adapters.rest.admin_models import (
+    AgencyDetailOut,
+    AgencyListOut,
+    AgencyOut,
+    CertificateBoundOut,
+    ChangeOut,
+    CredentialListOut,
+    CredentialOut,
+    DeliveryDetailOut,
+    IssuedCredentialOut,
+    NoticeDeliveryOut,
+    NoticeSentOut,
+    RegistryAgencyOut,
+    RequeuedOut,
+    TrailStepOut,
+    WhoAmIOut,
+)
 from adapters.rest.errors import ErrorBody
 from axis import errors
 from axis.auth import keys, signing
 from axis.clock import iso
 from axis.errors import AxisError
 from axis.registry import codec
-from axis.registry.model import Agency, AgencyChange, AgencyKind, AgencyState, Credential
+from axis.registry.model import AgencyKind, AgencyState
 from axis.registry.service import Registry
 from axis.route import notices
 from axis.settings import Settings
@@ -92,21 +110,6 @@ class NoticeIn(BaseModel):
     reason: str = Field(default="Thông báo bảo trì (Điều 21.3)", min_length=1, max_length=2000)
 
 
-def agency_json(a: Agency) -> dict[str, object]:
-    return codec.agency_to_dict(a)
-
-
-def change_json(c: AgencyChange) -> dict[str, object]:
-    return {"at": iso(c.at), "actor": c.actor, "reason": c.reason, "action": c.action,
-            "before": c.before, "after": c.after}
-
-
-def credential_json(c: Credential) -> dict[str, object]:
-    # Never the hash: it is no secret, but nobody outside needs it.
-    return {"system_id": c.system_id, "agency_id": c.agency_id, "issued_at": iso(c.issued_at),
-            "revoked_at": iso(c.revoked_at) if c.revoked_at else None}
-
-
 def _fields(raw: dict[str, Any]) -> dict[str, Any]:
     if OWN_ROUTES & raw.keys():
         raise errors.REGISTRY_INVALID_AGENCY.error(
@@ -131,45 +134,46 @@ def router(settings: Settings, node: Node) -> APIRouter:
         return signing.derive_secret(keys.master_key(settings), system_id)
 
     @r.get("/whoami", openapi_extra=OPERATOR, responses=_responses())
-    def whoami(who: Who) -> dict[str, str]:
+    def whoami(who: Who) -> WhoAmIOut:
         """The calling administrator's name and role."""
-        return {"name": who.name, "role": who.role}
+        return WhoAmIOut.model_validate({"name": who.name, "role": who.role})
 
     # --- the registry ---------------------------------------------------------------------
     @r.get("/agencies", openapi_extra=OPERATOR, responses=_responses(422))
     def list_agencies(state: AgencyState | None = None, kind: AgencyKind | None = None
-                      ) -> dict[str, object]:
+                      ) -> AgencyListOut:
         """Registered agencies, by identifier."""
         found = reg.list(state=state, kind=kind)
-        return {"count": len(found), "agencies": [agency_json(a) for a in found]}
+        return AgencyListOut(count=len(found), agencies=[RegistryAgencyOut.of(a) for a in found])
 
     @r.get("/agencies/{agency_id}", openapi_extra=OPERATOR, responses=_responses(404))
-    def get_agency(agency_id: str) -> dict[str, object]:
+    def get_agency(agency_id: str) -> AgencyDetailOut:
         """One agency (either identifier form), its history and its credentials."""
         a = reg.resolve(agency_id)
-        return {"agency": agency_json(a),
-                "history": [change_json(c) for c in reg.history(a.agency_id)],
-                "credentials": [credential_json(c) for c in reg.credentials(a.agency_id)]}
+        return AgencyDetailOut(
+            agency=RegistryAgencyOut.of(a),
+            history=[ChangeOut.of(c) for c in reg.history(a.agency_id)],
+            credentials=[CredentialOut.of(c) for c in reg.credentials(a.agency_id)])
 
     @r.post("/agencies", status_code=201, openapi_extra=ADMIN,
             responses=_responses(409, 422))
-    def create_agency(body: AgencyIn, who: Who) -> dict[str, object]:
+    def create_agency(body: AgencyIn, who: Who) -> AgencyOut:
         """Register an agency (Art. 8.2)."""
         try:
             entry = codec.merge(None, _fields(body.agency))
         except ValueError as exc:
             raise errors.REGISTRY_INVALID_AGENCY.error(str(exc)) from exc
-        return {"agency": agency_json(reg.add(entry, actor=who.name, reason=body.reason))}
+        return AgencyOut.of(reg.add(entry, actor=who.name, reason=body.reason))
 
     @r.patch("/agencies/{agency_id}", openapi_extra=ADMIN, responses=_responses(404, 409, 422))
-    def update_agency(agency_id: str, body: AgencyChangesIn, who: Who) -> dict[str, object]:
+    def update_agency(agency_id: str, body: AgencyChangesIn, who: Who) -> AgencyOut:
         """Change some fields of an agency; the identifier itself never changes."""
         before = reg.resolve(agency_id)
         fields = _fields(body.changes)
         if fields.get("agency_id", before.agency_id) != before.agency_id:
             raise errors.REGISTRY_INVALID_AGENCY.error("agency_id cannot change")
         after = codec.merge(before, fields)
-        return {"agency": agency_json(reg.update(after, actor=who.name, reason=body.reason))}
+        return AgencyOut.of(reg.update(after, actor=who.name, reason=body.reason))
 
     for action in ("suspend", "reactivate", "retire"):
         _state_route(r, reg, action)
@@ -177,30 +181,33 @@ def router(settings: Settings, node: Node) -> APIRouter:
     # --- credentials (Art. 22) ------------------------------------------------------------
     @r.get("/agencies/{agency_id}/credentials", openapi_extra=OPERATOR,
            responses=_responses(404))
-    def list_credentials(agency_id: str) -> dict[str, object]:
+    def list_credentials(agency_id: str) -> CredentialListOut:
         """The agency's credentials, revoked ones included; never a secret."""
-        return {"credentials": [credential_json(c) for c in reg.credentials(agency_id)]}
+        return CredentialListOut(credentials=[CredentialOut.of(c)
+                                              for c in reg.credentials(agency_id)])
 
     @r.post("/agencies/{agency_id}/credentials", status_code=201, openapi_extra=ADMIN,
-            responses=_responses(404, 409, 422))
+            response_model=IssuedCredentialOut, responses=_responses(404, 409, 422))
     def issue_credential(agency_id: str, body: CredentialIn, who: Who) -> JSONResponse:
         """A new credential for the agency's system. The secret is in this answer only."""
         issued = reg.issue_credential(agency_id, actor=who.name, reason=body.reason,
                                       system_id=body.system_id, secret_for=secret_for)
-        out = {**credential_json(issued.credential), "secret": issued.secret}
-        return JSONResponse(out, status_code=201, headers=NO_STORE)
+        out = IssuedCredentialOut(**CredentialOut.of(issued.credential).model_dump(),
+                                  secret=issued.secret)
+        return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=NO_STORE)
 
     @r.post("/credentials/{system_id}/revoke", openapi_extra=ADMIN,
             responses=_responses(404, 409, 422))
-    def revoke_credential(system_id: str, body: ReasonIn, who: Who) -> dict[str, object]:
+    def revoke_credential(system_id: str, body: ReasonIn, who: Who) -> CredentialOut:
         """Cut a credential off: its very next request fails (Art. 22)."""
-        return credential_json(reg.revoke_credential(system_id, actor=who.name,
-                                                     reason=body.reason))
+        return CredentialOut.of(reg.revoke_credential(system_id, actor=who.name,
+                                                      reason=body.reason))
 
     # --- certificates ---------------------------------------------------------------------
     @r.post("/agencies/{agency_id}/certificates", openapi_extra=ADMIN,
             responses=_responses(404, 409, 422))
-    def bind_certificate(agency_id: str, body: CertificateIn, who: Who) -> dict[str, object]:
+    def bind_certificate(agency_id: str, body: CertificateIn, who: Who
+                         ) -> CertificateBoundOut:
         """Bind a signing certificate (PEM) to the agency: its signatures then count as
         the agency's (Art. 7.1). Answers with the SHA-256 fingerprint it is bound by."""
         try:
@@ -210,21 +217,22 @@ def router(settings: Settings, node: Node) -> APIRouter:
                                                             ) from exc
         fp = fingerprint(cert)
         a = reg.bind_certificate(agency_id, fp, actor=who.name, reason=body.reason)
-        return {"fingerprint": fp, "subject": cert.subject.rfc4514_string(),
-                "not_after": iso(cert.not_valid_after_utc), "agency": agency_json(a)}
+        return CertificateBoundOut(fingerprint=fp, subject=cert.subject.rfc4514_string(),
+                                   not_after=iso(cert.not_valid_after_utc),
+                                   agency=RegistryAgencyOut.of(a))
 
     @r.post("/agencies/{agency_id}/certificates/{sha256}/unbind", openapi_extra=ADMIN,
             responses=_responses(404, 409, 422))
     def unbind_certificate(agency_id: str, sha256: str, body: ReasonIn, who: Who
-                           ) -> dict[str, object]:
+                           ) -> AgencyOut:
         """Unbind a certificate (a key compromised or replaced)."""
-        a = reg.unbind_certificate(agency_id, sha256, actor=who.name, reason=body.reason)
-        return {"agency": agency_json(a)}
+        return AgencyOut.of(reg.unbind_certificate(agency_id, sha256, actor=who.name,
+                                                   reason=body.reason))
 
     # --- maintenance notices (Art. 21.3) ----------------------------------------------
     @r.post("/notices", status_code=201, openapi_extra=OPERATOR,
             responses=_responses(409, 422))
-    def send_notice(body: NoticeIn, who: Who) -> dict[str, object]:
+    def send_notice(body: NoticeIn, who: Who) -> NoticeSentOut:
         """A signed notice in the inbox of every active agency of the province."""
         notice = notices.Notice(
             number=body.number, notation=body.notation, subject_vi=body.subject_vi,
@@ -242,34 +250,35 @@ def router(settings: Settings, node: Node) -> APIRouter:
             actor=who.name, reason=body.reason, signer_fingerprint=fingerprint(node.signer.cert),
             self_check=self_check)
         node.worker.wake.set()
-        return {"document_id": sent.document_id, "sender_id": sent.sender_id,
-                "package_sha256": sent.package_sha256, "sent_at": iso(sent.sent_at),
-                "recipients": len(sent.deliveries),
-                "queued": sum(1 for d in sent.deliveries if not d.duplicate),
-                "deliveries": [{"recipient_id": d.recipient_id, "delivery_id": d.delivery_id,
-                                "duplicate": d.duplicate} for d in sent.deliveries]}
+        return NoticeSentOut(
+            document_id=sent.document_id, sender_id=sent.sender_id,
+            package_sha256=sent.package_sha256, sent_at=iso(sent.sent_at),
+            recipients=len(sent.deliveries),
+            queued=sum(1 for d in sent.deliveries if not d.duplicate),
+            deliveries=[NoticeDeliveryOut(recipient_id=d.recipient_id,
+                                          delivery_id=d.delivery_id, duplicate=d.duplicate)
+                        for d in sent.deliveries])
 
     # --- deliveries and dead letters ------------------------------------------------------
     @r.get("/deliveries/{delivery_id}", openapi_extra=OPERATOR, responses=_responses(404))
-    def get_delivery(delivery_id: str) -> dict[str, object]:
+    def get_delivery(delivery_id: str) -> DeliveryDetailOut:
         """One delivery: its state, times, push attempts and its recipient's trail."""
         with node.store.transaction() as tx:
             d = tx.get_delivery(delivery_id)
             if d is None:
                 raise errors.DELIVERY_UNKNOWN.error(delivery_id)
             trail = [e for e in tx.trail(d.document_id) if e.delivery_id == delivery_id]
-        return {
-            "delivery_id": d.delivery_id, "state": d.state.value, "kind": d.kind.value,
-            "sender_id": d.sender_id, "recipient_id": d.recipient_id,
-            "document_id": d.document_id, "accepted_at": iso(d.accepted_at),
-            "delivered_at": iso(d.delivered_at) if d.delivered_at else None,
-            "push_attempts": node.pusher.attempts(delivery_id),
-            "trail": [{"event": e.event.value, "at": iso(e.at), "detail": e.detail}
-                      for e in trail]}
+        return DeliveryDetailOut(
+            delivery_id=d.delivery_id, state=d.state, kind=d.kind, sender_id=d.sender_id,
+            recipient_id=d.recipient_id, document_id=d.document_id,
+            accepted_at=iso(d.accepted_at),
+            delivered_at=iso(d.delivered_at) if d.delivered_at else None,
+            push_attempts=node.pusher.attempts(delivery_id),
+            trail=[TrailStepOut(event=e.event, at=iso(e.at), detail=e.detail) for e in trail])
 
     @r.post("/deliveries/{delivery_id}/requeue", openapi_extra=ADMIN,
             responses=_responses(404, 422))
-    def requeue(delivery_id: str, body: ReasonIn, who: Who) -> dict[str, object]:
+    def requeue(delivery_id: str, body: ReasonIn, who: Who) -> RequeuedOut:
         """Put a dead letter back into its agency's inbox with a fresh push budget."""
         with node.store.transaction() as tx:
             d = tx.get_delivery(delivery_id)
@@ -279,7 +288,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
             raise errors.API_INVALID_REQUEST.error(f"{delivery_id} is {d.state.value}, "
                                                   "not a dead letter (failed)")
         node.worker.wake.set()
-        return {"delivery_id": delivery_id, "state": "available"}
+        return RequeuedOut(delivery_id=delivery_id, state="available")
 
     return r
 
@@ -288,8 +297,8 @@ def _state_route(r: APIRouter, reg: Registry, action: str) -> None:
     """POST /agencies/{id}/suspend|reactivate|retire, each with its reason (Art. 22)."""
     move = getattr(reg, action)
 
-    def change_state(agency_id: str, body: ReasonIn, who: Who) -> dict[str, object]:
-        return {"agency": agency_json(move(agency_id, actor=who.name, reason=body.reason))}
+    def change_state(agency_id: str, body: ReasonIn, who: Who) -> AgencyOut:
+        return AgencyOut.of(move(agency_id, actor=who.name, reason=body.reason))
 
     change_state.__doc__ = f"{action.capitalize()} the agency; retired is final."
     r.add_api_route(f"/agencies/{{agency_id}}/{action}", change_state, methods=["POST"],

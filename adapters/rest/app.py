@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from adapters.node import Node
-from adapters.rest import admin, agency
+from adapters.rest import admin, agency, docs_assets
 from adapters.rest import errors as rest_errors
 from adapters.rest.admin_auth import authenticate, error_response
 from adapters.rest.auth import SECURITY_SCHEMES, build_auth
@@ -90,8 +90,9 @@ def create_app(
                 t.join(timeout=10)
 
     app = FastAPI(title="Axis", version="0.1.0", summary="Provincial edXML exchange node",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     rest_errors.install(app)
+    docs_assets.install(app)  # /docs and /redoc from packaged assets, no CDN
     if node is not None:
         app.state.node = node
         app.state.agency_auth = build_auth(settings, node.registry, clk)
