@@ -239,6 +239,26 @@ REFUSAL_REASON_MISSING = _c.add(
     "A refusal status (02) carries no reason in Description (Art. 6.4).",
     "Trạng thái từ chối (02) phải nêu lý do (Điều 6.4).",
     "A refusal (status 02) must give its reason (Art. 6.4).")
+ATTACHMENT_NAME_UNSAFE = _c.add(
+    "edxml.attachment_name_unsafe", S, 400,
+    "An attachment's name (or description) carries a path, a device name or control "
+    "characters: recipient systems save files by these names.",
+    "Tên tệp đính kèm chứa đường dẫn, tên thiết bị hoặc ký tự điều khiển.",
+    "An attachment name contains a path, a device name or control characters.")
+MARKUP_IN_FIELD = _c.add(
+    "edxml.markup_in_field", S, 400,
+    "A field read as an identifier, code, name or payload holds markup (a comment, a "
+    "processing instruction, a CDATA section splitting it, a child element): readers "
+    "would disagree on its value.",
+    "Trường định danh, mã, tên tệp hoặc nội dung tệp chứa thẻ đánh dấu (chú thích, chỉ "
+    "thị xử lý, CDATA, phần tử con).",
+    "An identifier, code, file name or payload field contains markup (comment, "
+    "processing instruction, CDATA split, child element).")
+REFERENCE_LINK_MISMATCH = _c.add(
+    "edxml.reference_link_mismatch", S, 400,
+    "A manifest Reference carries an xlink:href that does not name its own ContentId.",
+    "Liên kết xlink:href của tệp trong danh mục không trỏ tới đúng tệp đính kèm.",
+    "A manifest reference's xlink:href does not point to its own attachment.")
 # --- warnings: untidy but usable (spec §7a) ---------------------------------------------
 IDENTIFIER_SHAPE = _c.add(
     "edxml.identifier_shape", S, 200, "An agency identifier has an unexpected shape.",
@@ -266,6 +286,18 @@ MANIFEST_TYPE_DIFFERS = _c.add(
     "The manifest Reference and the Attachment declare different types.",
     "Loại tệp trong danh mục khác với loại khai báo ở tệp đính kèm.",
     "The manifest and the attachment declare different content types.", W)
+ATTACHMENT_NAME_DECEPTIVE = _c.add(
+    "edxml.attachment_name_deceptive", S, 200,
+    "An attachment's name (or description) can mislead a reader: bidirectional or "
+    "invisible formatting characters, or a double extension ending in an executable one.",
+    "Tên tệp đính kèm có thể gây nhầm lẫn (ký tự định hướng, ký tự ẩn, hai phần mở rộng).",
+    "An attachment name may mislead (bidi or invisible characters, double extension).", W)
+FIELD_OVER_STANDARD = _c.add(
+    "edxml.field_over_standard", S, 200,
+    "A field is longer than the standard's length but within the node's hard bound "
+    "(spec §7a).",
+    "Trường thông tin dài hơn độ dài theo quy chuẩn (vẫn được chấp nhận).",
+    "A field is longer than the standard allows (accepted).", W)
 # --- the node's own faults --------------------------------------------------------------
 INTERNAL = _c.add(
     "node.internal", N, 500, "An unexpected fault inside the node.",

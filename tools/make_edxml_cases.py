@@ -72,6 +72,9 @@ DECL = '<?xml version="1.0" encoding="UTF-8"?>'
 NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 HEADER = "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader"
 CTE = "/edXML/AttachmentEncoded/Attachment/ContentTransferEncoded"
+ATT = "/edXML/AttachmentEncoded/Attachment"
+REF = "/edXML/edXMLEnvelope/edXMLBody/edXMLManifest/Reference"
+BUSINESS = "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness"
 
 
 def sub(text: str, old: str, new: str, count: int = 1) -> str:
@@ -554,8 +557,9 @@ def document_rule_cases() -> list[Case]:
              u8(with_business(CLEAN, update_no_id)),
              path="/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness"),
         Case("replace-without-business-documentid.edxml", "edxml.missing_element",
-             "BussinessDocType 3 (replace) without Bussiness/DocumentId",
-             u8(with_business(CLEAN, replace_no_id))),
+             "BussinessDocType 3 (replace) naming no replaced document: neither "
+             "ReplacementInfo/DocumentId (spec §3) nor Bussiness/DocumentId",
+             u8(with_business(CLEAN, replace_no_id)), path=BUSINESS),
         Case("business-doctype-7.edxml", "edxml.value_invalid",
              "BussinessDocType 7: the table has 0–3",
              u8(with_business(CLEAN, sub(BUSINESS_UPDATE, ">2</edXML:BussinessDocType>",
@@ -606,31 +610,6 @@ def document_rule_cases() -> list[Case]:
         Case("trace-timestamp-impossible.edxml", "edxml.date_invalid",
              "a TraceHeader Timestamp at 24:61:00",
              u8(sub(CLEAN, "2018/06/20 16:35:56", "2018/06/20 24:61:00"))),
-        Case("subject-501-chars.edxml", "edxml.field_too_long",
-             "Subject of 501 characters (limit 500)",
-             u8(set_text(CLEAN, "Subject", "Về việc " + "x" * 493)), path=f"{HEADER}/Subject"),
-        Case("content-501-chars.edxml", "edxml.field_too_long",
-             "Content of 501 characters (limit 500)",
-             u8(set_text(CLEAN, "Content", "y" * 501))),
-        Case("codenotation-31-chars.edxml", "edxml.field_too_long",
-             "CodeNotation of 31 characters (limit 30)",
-             u8(set_text(CLEAN, "CodeNotation", "UBND-" + "VP" * 13)),
-             path=f"{HEADER}/Code/CodeNotation"),
-        Case("codenumber-12-chars.edxml", "edxml.field_too_long",
-             "CodeNumber of 12 characters (limit 11)",
-             u8(set_text(CLEAN, "CodeNumber", "123456789012")),
-             path=f"{HEADER}/Code/CodeNumber"),
-        Case("place-51-chars.edxml", "edxml.field_too_long",
-             "PromulgationInfo/Place of 51 characters (limit 50)",
-             u8(set_text(CLEAN, "Place", "Thành phố Lạng Sơn, " + "z" * 31)),
-             path=f"{HEADER}/PromulgationInfo/Place"),
-        Case("toplaces-place-151-chars.edxml", "edxml.field_too_long",
-             "ToPlaces/Place of 151 characters (limit 150)",
-             u8(in_block(CLEAN, "ToPlaces", "Các bộ", "Các bộ " + "w" * 145)),
-             path=f"{HEADER}/ToPlaces/Place"),
-        Case("typernotation-11-chars.edxml", "edxml.field_too_long",
-             "TyperNotation of 11 characters (limit 10)",
-             u8(set_text(CLEAN, "TyperNotation", "ABCDEFGHIJK"))),
         Case("organid-65-chars.edxml", "edxml.field_too_long",
              "a To OrganId of 65 characters",
              u8(in_block(CLEAN, "To", "<edXML:OrganId>000.00.15.H51</edXML:OrganId>",
@@ -910,11 +889,381 @@ def tolerated_cases() -> list[Tolerated]:
     ]
 
 
+# --- issue 8: lengths, names, types, markup, replace, foreign attributes ----------------
+
+
+def length_cases() -> list[Case]:
+    """Spec §7a: over the standard's length is a warning, over the hard bound (4x the
+    standard's length, at least 64) a refusal."""
+    warned = [
+        ("subject-501-chars.edxml", "Subject", "Về việc " + "x" * 493, 500, f"{HEADER}/Subject"),
+        ("content-501-chars.edxml", "Content", "y" * 501, 500, None),
+        ("codenotation-31-chars.edxml", "CodeNotation", "UBND-" + "VP" * 13, 30,
+         f"{HEADER}/Code/CodeNotation"),
+        ("codenumber-12-chars.edxml", "CodeNumber", "123456789012", 11,
+         f"{HEADER}/Code/CodeNumber"),
+        ("place-51-chars.edxml", "Place", "Thành phố Lạng Sơn, " + "z" * 31, 50,
+         f"{HEADER}/PromulgationInfo/Place"),
+        ("typernotation-11-chars.edxml", "TyperNotation", "ABCDEFGHIJK", 10, None),
+        ("sphere-101-chars.edxml", "SphereOfPromulgation", "Lưu hành nội bộ " + "s" * 85, 100,
+         None),
+    ]
+    cases = [
+        Case(file, "edxml.field_over_standard",
+             f"{tag} of {len(value)} characters (standard {limit}): accepted with a warning",
+             u8(set_text(CLEAN, tag, value)), warning=True, path=path)
+        for file, tag, value, limit, path in warned
+    ]
+    cases += [
+        Case("codenumber-14-chars-gateway.edxml", "edxml.field_over_standard",
+             "a 14-character CodeNumber, as the national gateway itself emits (standard 11)",
+             u8(set_text(CLEAN, "CodeNumber", "20240001234567")), warning=True,
+             path=f"{HEADER}/Code/CodeNumber"),
+        Case("toplaces-place-151-chars.edxml", "edxml.field_over_standard",
+             "ToPlaces/Place of 151 characters (standard 150)",
+             u8(in_block(CLEAN, "ToPlaces", "Các bộ", "Các bộ " + "w" * 144)), warning=True,
+             path=f"{HEADER}/ToPlaces/Place"),
+    ]
+    hard = [
+        ("subject-2001-chars.edxml", "Subject", "Về việc " + "x" * 1993, 2000,
+         f"{HEADER}/Subject"),
+        ("content-2001-chars.edxml", "Content", "y" * 2001, 2000, None),
+        ("codenotation-121-chars.edxml", "CodeNotation", "UBND-" + "V" * 116, 120,
+         f"{HEADER}/Code/CodeNotation"),
+        ("codenumber-65-chars.edxml", "CodeNumber", "1" * 65, 64, f"{HEADER}/Code/CodeNumber"),
+        ("place-201-chars.edxml", "Place", "Lạng Sơn " + "z" * 192, 200, None),
+        ("typernotation-65-chars.edxml", "TyperNotation", "T" * 65, 64, None),
+        ("sphere-401-chars.edxml", "SphereOfPromulgation", "s" * 401, 400, None),
+    ]
+    cases += [
+        Case(file, "edxml.field_too_long",
+             f"{tag} of {len(value)} characters: over the hard bound {limit}",
+             u8(set_text(CLEAN, tag, value)), path=path)
+        for file, tag, value, limit, path in hard
+    ]
+    cases.append(Case("toplaces-place-601-chars.edxml", "edxml.field_too_long",
+                      "ToPlaces/Place of 601 characters (hard bound 600)",
+                      u8(in_block(CLEAN, "ToPlaces", "Các bộ", "Các bộ " + "w" * 594)),
+                      path=f"{HEADER}/ToPlaces/Place"))
+    return cases
+
+
+ATT_NAME = "GUIDE_INSTALL OPENVPN.SIGNED.PDF"
+
+
+def att_name(name: str, base: str = CLEAN) -> str:
+    """The Attachment's AttachmentName (XML text: escape with character references)."""
+    return sub(base, f"<AttachmentName>{ATT_NAME}</AttachmentName>",
+               f"<AttachmentName>{name}</AttachmentName>")
+
+
+def ref_name(name: str, base: str = CLEAN) -> str:
+    """The manifest Reference's AttachmentName."""
+    return sub(base, f"<edXML:AttachmentName>{ATT_NAME}</edXML:AttachmentName>",
+               f"<edXML:AttachmentName>{name}</edXML:AttachmentName>")
+
+
+def att_description(text: str, base: str = CLEAN) -> str:
+    return sub(base, f"<AttachmentName>{ATT_NAME}</AttachmentName>",
+               f"<AttachmentName>{ATT_NAME}</AttachmentName>"
+               f"<Description>{text}</Description>")
+
+
+def ref_description(text: str, base: str = CLEAN) -> str:
+    return sub(base, f"<edXML:AttachmentName>{ATT_NAME}</edXML:AttachmentName>",
+               f"<edXML:AttachmentName>{ATT_NAME}</edXML:AttachmentName>"
+               f"<edXML:Description>{text}</edXML:Description>")
+
+
+def name_cases() -> list[Case]:
+    """Names recipients save files by: a path or a control character is refused, a
+    deceptive name is a warning (and its real extension is judged by Art. 4.3)."""
+    unsafe = [
+        ("name-dotdot.edxml", "../../Startup/baocao.pdf", "climbs out with '..'"),
+        ("name-absolute.edxml", "/etc/cron.d/baocao.pdf", "an absolute POSIX path"),
+        ("name-drive-letter.edxml", "C:\\Users\\Public\\baocao.pdf", "a Windows drive path"),
+        ("name-drive-relative.edxml", "C:baocao.pdf", "a drive-relative name"),
+        ("name-unc.edxml", "\\\\server\\share\\baocao.pdf", "a UNC path"),
+        ("name-backslash.edxml", "van-ban\\baocao.pdf", "a backslash: a folder on Windows"),
+        ("name-slash.edxml", "12/UBND-VP.pdf", "a slash: a folder everywhere"),
+        ("name-stream-colon.edxml", "baocao.pdf:payload.exe", "an NTFS alternate data stream"),
+        ("name-device-con.edxml", "CON.pdf", "the Windows console device"),
+        ("name-device-com1.edxml", "com1.pdf", "a serial port device, lower case"),
+        ("name-dots-only.edxml", "..", "the parent folder itself"),
+        ("name-tab.edxml", "bao&#9;cao.pdf", "a tab (C0 control)"),
+        ("name-newline.edxml", "baocao.pdf&#10;.exe", "a line feed splitting the name"),
+        ("name-carriage-return.edxml", "bao&#13;cao.pdf", "a carriage return"),
+        ("name-del.edxml", "bao&#127;cao.pdf", "DEL"),
+        ("name-c1-nel.edxml", "bao&#133;cao.pdf", "NEL, a C1 control"),
+        ("name-c1-csi.edxml", "bao&#155;cao.pdf", "CSI, a C1 control (terminal escapes)"),
+        ("name-line-separator.edxml", "bao&#x2028;cao.pdf", "U+2028 LINE SEPARATOR"),
+    ]
+    cases = [
+        Case(file, "edxml.attachment_name_unsafe", f"AttachmentName {name!r}: {why}",
+             u8(att_name(name)), path=f"{ATT}/AttachmentName")
+        for file, name, why in unsafe
+    ]
+    cases += [
+        Case("reference-name-dotdot.edxml", "edxml.attachment_name_unsafe",
+             "the manifest Reference's AttachmentName climbs out with ..\\..",
+             u8(ref_name("..\\..\\baocao.pdf")), path=f"{REF}/AttachmentName"),
+        Case("description-dotdot.edxml", "edxml.attachment_name_unsafe",
+             "an Attachment Description (some systems save by it) climbing out with '..'",
+             u8(att_description("../../../etc/cron.d/x")), path=f"{ATT}/Description"),
+        Case("description-unc.edxml", "edxml.attachment_name_unsafe",
+             "a Reference Description that is a UNC path",
+             u8(ref_description("\\\\attacker.example\\share\\x")), path=f"{REF}/Description"),
+        Case("description-drive.edxml", "edxml.attachment_name_unsafe",
+             "a Description starting with a drive letter",
+             u8(att_description("D:\\van-ban\\x.pdf"))),
+        Case("description-control.edxml", "edxml.attachment_name_unsafe",
+             "a Description carrying a C1 control (CSI)",
+             u8(att_description("Công văn&#155;31m"))),
+        # Deceptive names whose real extension is not allowed: refused for the type.
+        Case("name-rlo-exe.edxml", "edxml.attachment_type_forbidden",
+             "'baocao\\u202Efdp.exe' shows as 'baocaoexe.pdf': the real extension is .exe",
+             u8(att_name("baocao&#x202E;fdp.exe")), path=f"{ATT}/AttachmentName"),
+        Case("name-double-extension-exe.edxml", "edxml.attachment_type_forbidden",
+             "'baocao.pdf.exe' in a zip container: the extension .exe is not allowed",
+             u8(att_name("baocao.pdf.exe")), path=f"{ATT}/AttachmentName"),
+        Case("name-trailing-dot-exe.edxml", "edxml.attachment_type_forbidden",
+             "'baocao.exe.': Windows drops the trailing dot and saves baocao.exe",
+             u8(att_name("baocao.exe."))),
+        Case("name-padded-exe.edxml", "edxml.attachment_type_forbidden",
+             "'baocao.pdf' + 40 spaces + '.exe': the .exe is off screen",
+             u8(att_name("baocao.pdf" + " " * 40 + ".exe"))),
+        # Deceptive but harmless in type: accepted with a warning.
+        Case("name-rlo.edxml", "edxml.attachment_name_deceptive",
+             "'hop-dong-\\u202Excod.pdf' shows as 'hop-dong-fdp.docx'; it is a .pdf name",
+             u8(att_name("hop-dong-&#x202E;xcod.pdf")), warning=True,
+             path=f"{ATT}/AttachmentName"),
+        Case("name-zero-width.edxml", "edxml.attachment_name_deceptive",
+             "a zero-width space inside the name",
+             u8(att_name("baocao&#x200B;.pdf")), warning=True),
+        Case("name-bidi-isolate.edxml", "edxml.attachment_name_deceptive",
+             "a right-to-left isolate around the name",
+             u8(ref_name("&#x2067;baocao.pdf&#x2069;")), warning=True,
+             path=f"{REF}/AttachmentName"),
+        Case("description-double-extension.edxml", "edxml.attachment_name_deceptive",
+             "a Description 'baocao.pdf.exe' (a label, not the file's type)",
+             u8(att_description("baocao.pdf.exe")), warning=True, path=f"{ATT}/Description"),
+    ]
+    return cases
+
+
+def type_cases() -> list[Case]:
+    """Art. 4.3: declared type, the name's extension and the bytes all allowed, agreeing."""
+    pdf = with_payload(PDF, "application/pdf")
+    return [
+        Case("declared-text-html.edxml", "edxml.attachment_type_forbidden",
+             "declared text/html: the bytes are a PDF that also carries a script",
+             u8(with_payload(PDF + b"<html><script>alert(1)</script></html>\n",
+                             "text/html")), path=CTE),
+        Case("declared-x-msdownload.edxml", "edxml.attachment_type_forbidden",
+             "declared application/x-msdownload (an .exe type) over PDF bytes",
+             u8(with_payload(PDF, "application/x-msdownload")), path=CTE),
+        Case("name-ext-exe.edxml", "edxml.attachment_type_forbidden",
+             "a real PDF declared application/pdf but named setup.exe",
+             u8(att_name("setup.exe", pdf)), path=f"{ATT}/AttachmentName"),
+        Case("name-ext-html.edxml", "edxml.attachment_type_forbidden",
+             "a real PDF named baocao.html (a browser would open it)",
+             u8(att_name("baocao.html", pdf))),
+        Case("name-ext-unknown.edxml", "edxml.attachment_type_forbidden",
+             "an extension that is no Art. 4.3 type (.abc)",
+             u8(att_name("baocao.abc", pdf))),
+        Case("name-ext-mismatch.edxml", "edxml.attachment_type_mismatch",
+             "a PDF declared application/pdf and named baocao.xlsx",
+             u8(att_name("baocao.xlsx", pdf)), path=f"{ATT}/AttachmentName"),
+        Case("name-ext-mismatch-octet-stream.edxml", "edxml.attachment_type_mismatch",
+             "declared application/octet-stream: judged by name (.docx) and bytes (pdf)",
+             u8(att_name("baocao.docx", with_payload(PDF, "application/octet-stream")))),
+        Case("zip-named-exe.edxml", "edxml.attachment_type_forbidden",
+             "the SDK's zip container named setup.exe: a zipped file's name must still "
+             "be an allowed type", u8(att_name("setup.exe"))),
+        Case("manifest-type-html.edxml", "edxml.attachment_type_forbidden",
+             "the manifest Reference declares text/html for the attachment",
+             u8(sub(CLEAN, "<edXML:ContentType>application/zip</edXML:ContentType>",
+                    "<edXML:ContentType>text/html</edXML:ContentType>")), path=REF),
+        Case("reference-name-exe.edxml", "edxml.attachment_type_forbidden",
+             "the manifest names the attachment baocao.exe",
+             u8(ref_name("baocao.exe")), path=f"{REF}/AttachmentName"),
+        Case("reference-name-mismatch.edxml", "edxml.attachment_type_mismatch",
+             "a PDF attachment the manifest names baocao.docx",
+             u8(ref_name("baocao.docx", pdf)), path=f"{REF}/AttachmentName"),
+    ]
+
+
+def markup_cases() -> list[Case]:
+    """A field read as an identifier, code, name or payload holds one text node only."""
+    to_id = "<edXML:OrganId>000.00.15.H51</edXML:OrganId>"
+    st_from = "<edXML:OrganId>000.00.00.H41</edXML:OrganId>"
+    st_rf = "<edXML:OrganId>000.00.00.G22</edXML:OrganId>"
+    business_id = search(r"<edXML:DocumentId>([^<]*)</edXML:DocumentId>", BUSINESS_UPDATE, 1)
+    return [
+        Case("to-organid-pi.edxml", "edxml.markup_in_field",
+             "a processing instruction inside To/OrganId: .text stops before it",
+             u8(in_block(CLEAN, "To", to_id,
+                         "<edXML:OrganId>000.00.15.H51<?route ?>.X99</edXML:OrganId>")),
+             path=f"{HEADER}/To/OrganId"),
+        Case("to-organid-comment.edxml", "edxml.markup_in_field",
+             "a comment splitting To/OrganId (C14N drops it before the signature check)",
+             u8(in_block(CLEAN, "To", to_id,
+                         "<edXML:OrganId>000.00.15<!-- -->.H51</edXML:OrganId>")),
+             path=f"{HEADER}/To/OrganId"),
+        Case("to-organid-cdata-split.edxml", "edxml.markup_in_field",
+             "a CDATA section splitting To/OrganId into two text nodes",
+             u8(in_block(CLEAN, "To", to_id,
+                         "<edXML:OrganId>000.00<![CDATA[.15.H51]]></edXML:OrganId>"))),
+        Case("from-organid-comment.edxml", "edxml.markup_in_field",
+             "a comment after the sender's OrganId",
+             u8(in_block(CLEAN, "From", to_id,
+                         "<edXML:OrganId>000.00.15.H51<!--x--></edXML:OrganId>"))),
+        Case("status-from-organid-pi.edxml", "edxml.markup_in_field",
+             "a PI inside a status's From/OrganId",
+             u8(in_block(STATUS, "From", st_from,
+                         "<edXML:OrganId><?x?>000.00.00.H41</edXML:OrganId>"))),
+        Case("status-responsefor-organid-comment.edxml", "edxml.markup_in_field",
+             "ResponseFor/OrganId (where a status is routed) split by a comment",
+             u8(in_block(STATUS, "ResponseFor", st_rf,
+                         "<edXML:OrganId>000.00.00.G<!-- -->22</edXML:OrganId>")),
+             path=f"{HEADER}/ResponseFor/OrganId"),
+        Case("status-documentid-cdata-split.edxml", "edxml.markup_in_field",
+             "ResponseFor/DocumentId split by a CDATA section",
+             u8(in_block(STATUS, "ResponseFor", "000.00.00.G22,2015/09/30",
+                         "000.00.00.G22,<![CDATA[2015/09/30]]>"))),
+        Case("statuscode-comment.edxml", "edxml.markup_in_field",
+             "StatusCode '0<!-- -->6'",
+             u8(set_text(STATUS, "StatusCode", "0<!-- -->6"))),
+        Case("priority-child-element.edxml", "edxml.markup_in_field",
+             "an element inside OtherInfo/Priority (OtherInfo takes any content)",
+             u8(set_text(CLEAN, "Priority", "<edXML:v/>3"))),
+        Case("secrecy-comment.edxml", "edxml.markup_in_field",
+             "a secrecy mark hidden behind a comment (.text would read nothing)",
+             u8(sub(CLEAN, "<edXML:Priority>0</edXML:Priority>",
+                    "<edXML:Priority>0</edXML:Priority>"
+                    "<edXML:SecurityLevel><!-- -->Mật</edXML:SecurityLevel>"))),
+        Case("attachmentname-comment.edxml", "edxml.markup_in_field",
+             "AttachmentName 'baocao.pdf<!-- -->.exe'",
+             u8(att_name("baocao.pdf<!-- -->.exe")), path=f"{ATT}/AttachmentName"),
+        Case("payload-comment.edxml", "edxml.markup_in_field",
+             "a comment inside the base64: only its first part would be inspected",
+             u8(with_payload(PAYLOAD[:40] + "<!-- -->" + PAYLOAD[40:])), path=CTE),
+        Case("payload-pi.edxml", "edxml.markup_in_field",
+             "a processing instruction inside the base64",
+             u8(with_payload(PAYLOAD[:40] + "<?x?>" + PAYLOAD[40:]))),
+        Case("contentid-pi.edxml", "edxml.markup_in_field",
+             "a PI inside the Reference's ContentId (the join key)",
+             u8(sub(CLEAN, f"<edXML:ContentId>cid:{CID}</edXML:ContentId>",
+                    f"<edXML:ContentId>cid:{CID}<?x?></edXML:ContentId>"))),
+        Case("business-documentid-comment.edxml", "edxml.markup_in_field",
+             "Bussiness/DocumentId (the document updated) split by a comment",
+             u8(with_business(CLEAN, sub(BUSINESS_UPDATE, business_id,
+                                         business_id.replace(",", ",<!---->", 1))))),
+    ]
+
+
+# The national SDK's replace (BussinessDocType 3), in the shape of its data model
+# (Bussiness + ReplacementInfoList/ReplacementInfo{DocumentId, OrganIdList/OrganId}, no
+# Bussiness/DocumentId: spec §3), naming a document of the base package's sender.
+REPLACED_ID = "000.00.15.H51,2019/01/10,1223400/PRO-TEST-CASE1"
+REPLACE_SDK = """<edXML:Bussiness>
+          <edXML:BussinessDocType>3</edXML:BussinessDocType>
+          <edXML:BussinessDocReason>Thay thế văn bản</edXML:BussinessDocReason>
+          <edXML:Paper>0</edXML:Paper>
+          <edXML:StaffInfo>
+            <edXML:Department>Văn thư</edXML:Department>
+            <edXML:Staff>Nguyễn Văn A</edXML:Staff>
+          </edXML:StaffInfo>
+          <edXML:ReplacementInfoList>
+            <edXML:ReplacementInfo>
+              <edXML:DocumentId>{document_id}</edXML:DocumentId>
+              <edXML:OrganIdList>
+                <edXML:OrganId>000.00.15.H51</edXML:OrganId>
+              </edXML:OrganIdList>
+            </edXML:ReplacementInfo>
+          </edXML:ReplacementInfoList>
+        </edXML:Bussiness>"""
+
+
+def business_cases() -> list[Case]:
+    no_id = resub(REPLACE_SDK.format(document_id=REPLACED_ID),
+                  r"\s*<edXML:DocumentId>[^<]*</edXML:DocumentId>", "")
+    return [
+        Case("replace-replacementinfo-without-documentid.edxml", "edxml.missing_element",
+             "a replace whose ReplacementInfo names agencies but no DocumentId",
+             u8(with_business(CLEAN, no_id)), path=BUSINESS),
+        Case("replace-referenced-date.edxml", "edxml.referenced_date_invalid",
+             "the replaced document's id carries 2019/02/30",
+             u8(with_business(CLEAN, REPLACE_SDK.format(
+                 document_id="000.00.15.H51,2019/02/30,1223400/PRO-TEST-CASE1"))),
+             warning=True, path=f"{BUSINESS}/ReplacementInfoList"),
+    ]
+
+
+XLINK = 'xmlns:xlink="http://www.w3.org/1999/xlink"'
+
+
+def reference_attribute_cases() -> list[Case]:
+    return [
+        Case("reference-xlink-other-attachment.edxml", "edxml.reference_link_mismatch",
+             "xlink:href points at another ContentId than the Reference's own",
+             u8(sub(CLEAN, "<edXML:Reference>",
+                    f'<edXML:Reference {XLINK} xlink:href="cid:other" xlink:type="simple">')),
+             path=REF),
+        Case("reference-xlink-url.edxml", "edxml.reference_link_mismatch",
+             "xlink:href to a URL outside the package",
+             u8(sub(CLEAN, "<edXML:Reference>",
+                    f'<edXML:Reference {XLINK} xlink:href="http://x.example/a.exe">'))),
+        Case("reference-unqualified-attribute.edxml", "edxml.schema_invalid",
+             "an unqualified attribute on Reference (only foreign namespaces are tolerated)",
+             u8(sub(CLEAN, "<edXML:Reference>", f'<edXML:Reference href="cid:{CID}">'))),
+    ]
+
+
+def hardening_tolerated() -> list[Tolerated]:
+    return [
+        Tolerated("ok-replace-sdk-sample.edxml",
+                  "the national SDK's replace (BussinessDocType 3): the replaced document "
+                  "in ReplacementInfoList/ReplacementInfo/DocumentId, no Bussiness/DocumentId",
+                  u8(with_business(CLEAN, REPLACE_SDK.format(document_id=REPLACED_ID)))),
+        Tolerated("ok-reference-xlink.edxml",
+                  "ebXML-style xlink:href='cid:…' and xlink:type on Reference (spec §7a)",
+                  u8(sub(CLEAN, "<edXML:Reference>",
+                         f'<edXML:Reference {XLINK} xlink:href="cid:{CID}" '
+                         'xlink:type="simple">'))),
+        Tolerated("ok-attachment-foreign-attribute.edxml",
+                  "a vendor attribute in its own namespace on Attachment",
+                  u8(sub(CLEAN, "<Attachment>",
+                         '<Attachment xmlns:v="urn:vendor:qlvb" v:size="1">'))),
+        Tolerated("ok-organid-cdata-whole.edxml",
+                  "To/OrganId entirely inside one CDATA section: one text node",
+                  u8(in_block(CLEAN, "To", "<edXML:OrganId>000.00.15.H51</edXML:OrganId>",
+                              "<edXML:OrganId><![CDATA[000.00.15.H51]]></edXML:OrganId>"))),
+        Tolerated("ok-comment-in-subject.edxml",
+                  "a comment inside Subject (free text, read whole: text around it joined)",
+                  u8(set_text(CLEAN, "Subject", "Văn bản liên thông<!-- nháp --> chỉ đạo"))),
+        Tolerated("ok-octet-stream-pdf.edxml",
+                  "a PDF declared application/octet-stream: judged by name (.PDF) and bytes",
+                  u8(with_payload(PDF, "application/octet-stream"))),
+        Tolerated("ok-name-without-extension.edxml",
+                  "an attachment named 'user-zip' (no extension, as in the SDK's samples)",
+                  u8(ref_name("user-zip", att_name("user-zip")))),
+        Tolerated("ok-name-numeric-suffix.edxml",
+                  "a PDF named 'Báo cáo Q1.2020': a numeric suffix is no extension",
+                  u8(ref_name("Báo cáo Q1.2020", att_name(
+                      "Báo cáo Q1.2020", with_payload(PDF, "application/pdf"))))),
+        Tolerated("ok-description-with-slash.edxml",
+                  "a Description naming the document '12/UBND-VP' (a label may hold '/')",
+                  u8(att_description("Công văn số 12/UBND-VP"))),
+    ]
+
+
 def all_cases() -> tuple[list[Case], list[Tolerated]]:
     cases = (prolog_cases() + hostile_xml_cases() + limit_cases() + structure_cases()
              + document_rule_cases() + status_rule_cases() + attachment_cases()
-             + warning_cases())
-    return cases, tolerated_cases()
+             + warning_cases() + length_cases() + name_cases() + type_cases()
+             + markup_cases() + business_cases() + reference_attribute_cases())
+    return cases, tolerated_cases() + hardening_tolerated()
 
 
 # --- output ---------------------------------------------------------------------------

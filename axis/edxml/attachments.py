@@ -20,6 +20,8 @@ from pathlib import PurePosixPath
 import magic
 
 from axis import errors
+from axis.edxml import filetypes
+from axis.edxml.filetypes import DECLARED, UNSPECIFIED
 from axis.edxml.model import ZipEntry
 from axis.errors import Finding
 from axis.settings import EdxmlSettings
@@ -30,33 +32,6 @@ _INFLATE_ERRORS = (
     zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, RuntimeError,
     NotImplementedError, OSError, ValueError,
 )
-
-# Declared MIME type → short type name. Anything unlisted is compared by family only.
-DECLARED: dict[str, str] = {
-    "application/pdf": "pdf",
-    "application/msword": "doc",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
-    "application/vnd.oasis.opendocument.text": "odt",
-    "text/plain": "txt",
-    "application/rtf": "rtf",
-    "text/rtf": "rtf",
-    "application/vnd.ms-excel": "xls",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-    "application/vnd.oasis.opendocument.spreadsheet": "ods",
-    "text/csv": "csv",
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/jpg": "jpeg",
-    "image/gif": "gif",
-    "image/tiff": "tiff",
-    "image/bmp": "bmp",
-    "image/webp": "webp",
-    "image/svg+xml": "svg",
-    "application/zip": "zip",
-    "application/x-zip-compressed": "zip",
-    "application/x-zip": "zip",
-}
-UNSPECIFIED = {"", "application/octet-stream", "binary/octet-stream"}
 
 # libmagic's answer → short type name.
 _DETECTED: dict[str, str] = {
@@ -78,13 +53,6 @@ _DETECTED: dict[str, str] = {
     "application/gzip": "gzip",
     "image/x-ms-bmp": "bmp",
     "application/x-empty": "empty",
-}
-
-# Declared and detected types that describe the same bytes.
-_COMPATIBLE = {
-    ("txt", "csv"), ("csv", "txt"), ("doc", "ole"), ("xls", "ole"),
-    ("zip", "docx"), ("zip", "xlsx"), ("zip", "odt"), ("zip", "ods"), ("zip", "edxml-zip"),
-    ("txt", "xml"), ("rtf", "txt"),
 }
 
 
@@ -245,17 +213,12 @@ def inspect(
             findings.append(errors.ZIP_UNSAFE.finding(str(exc)))
         if limits.zip_strict_entries:
             for e in entries:
-                if e.detected_type not in limits.allowed_types:
+                if not filetypes.is_allowed(e.detected_type, limits.allowed_types):
                     findings.append(errors.ATTACHMENT_TYPE_FORBIDDEN.finding(
                         f"zip entry {e.name!r} is {e.detected_type}"))
-    declared = declared_type(content_type)
-    allowed = set(limits.allowed_types)
-    if detected not in allowed and not (detected == "ole" and {"doc", "xls"} & allowed):
-        findings.append(errors.ATTACHMENT_TYPE_FORBIDDEN.finding(
-            f"content is {detected} (declared {content_type or 'nothing'})"))
-    elif declared is not None and declared != detected and (declared, detected) not in _COMPATIBLE:
-        findings.append(errors.ATTACHMENT_TYPE_MISMATCH.finding(
-            f"declared {content_type}, content is {detected}"))
+    judged = filetypes.judge_content(content_type, detected, limits.allowed_types)
+    if judged is not None:
+        findings.append(judged)
     info = Inspected(
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),

@@ -175,6 +175,25 @@ class Business:
     document_info: BusinessDocumentInfo | None = None
     replacements: tuple[ReplacementInfo, ...] = ()
 
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The documents this package acts on (spec §3), in the order named.
+
+        A replace (3) names the replaced documents in `ReplacementInfoList` (the national
+        SDK's own sample has no `Bussiness/DocumentId`); older producers put the one
+        replaced document in `Bussiness/DocumentId`, read when the list names none. An
+        update (2) or a recall (1) acts on `Bussiness/DocumentId`; a new document (0) on
+        nothing.
+        """
+        if self.doc_type is BusinessType.NEW:
+            return ()
+        if self.doc_type is BusinessType.REPLACE:
+            replaced = tuple(dict.fromkeys(r.document_id for r in self.replacements
+                                           if r.document_id))
+            if replaced:
+                return replaced
+        return (self.document_id,) if self.document_id else ()
+
 
 @dataclass(frozen=True, slots=True)
 class ZipEntry:
@@ -264,6 +283,12 @@ class DocumentPackage:
     @property
     def business_type(self) -> BusinessType:
         return self.business.doc_type if self.business else BusinessType.NEW
+
+    @property
+    def target_document_ids(self) -> tuple[str, ...]:
+        """The documents an update, replace or recall acts on; routing, ownership checks
+        and the trail link read them here (`Business.targets`)."""
+        return self.business.targets if self.business else ()
 
 
 @dataclass(frozen=True, slots=True)

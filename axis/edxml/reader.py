@@ -8,18 +8,15 @@ path and line; only a tree that is not an edXML package at all raises.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TypeVar
 
 from lxml import etree
 
 from axis import errors
 from axis.clock import parse_wire_date
-from axis.edxml import attachments as att
 from axis.edxml.envelope import Envelope, detect_kind, envelope_parts, open_envelope
-from axis.edxml.fields import FieldReader
+from axis.edxml.manifest import ManifestReader
 from axis.edxml.model import (
-    Attachment,
     Business,
     BusinessDocumentInfo,
     BusinessType,
@@ -33,7 +30,6 @@ from axis.edxml.model import (
     Package,
     Priority,
     Receiver,
-    Reference,
     ReplacementInfo,
     ResponseFor,
     SignerInfo,
@@ -71,7 +67,7 @@ STAFF_FIELDS = {
 }
 
 
-class Reader(FieldReader):
+class Reader(ManifestReader):
     """Reads the blocks of a package into frozen values."""
 
     # --- blocks ----------------------------------------------------------------------
@@ -275,66 +271,6 @@ class Reader(FieldReader):
             timestamp=self.a_timestamp(self.first(k, "Timestamp")),
         )
 
-    def manifest(self, body: Element | None) -> tuple[Reference, ...]:
-        if body is None:
-            return ()
-        man = self.first(children(body), "edXMLManifest")
-        refs = []
-        for r in children(man).get("Reference", []) if man is not None else []:
-            rk = children(r)
-            self.once(rk, "ContentId", "ContentType")
-            refs.append(Reference(
-                content_id=strip_cid(self.field(rk, "ContentId")),
-                content_type=self.field(rk, "ContentType"),
-                attachment_name=self.field(rk, "AttachmentName"),
-                description=self.field(rk, "Description"),
-            ))
-        return tuple(refs)
-
-    def attachments(self, box: Element | None) -> tuple[Attachment, ...]:
-        if box is None:
-            return ()
-        out = []
-        items = children(box).get("Attachment", [])
-        if len(items) > self.limits.max_attachments:
-            self.add(errors.TOO_MANY_ELEMENTS,
-                     f"{len(items)} attachments > {self.limits.max_attachments}", box)
-            return ()
-        for a in items:
-            ak = children(a)
-            self.once(ak, "ContentId", "ContentType", "ContentTransferEncoded")
-            content_type = self.field(ak, "ContentType")
-            enc = self.first(ak, "ContentTransferEncoded")
-            meta = Attachment(
-                content_id=strip_cid(self.field(ak, "ContentId")),
-                name=self.field(ak, "AttachmentName"),
-                content_type=content_type,
-                description=self.field(ak, "Description"),
-            )
-            if enc is None:
-                self.add(errors.MISSING_ELEMENT, "no ContentTransferEncoded", a)
-                out.append(meta)
-                continue
-            encoded = enc.text or ""
-            if self.release_text:
-                # The tree's copy of the base64 goes as soon as Python holds its own, so a
-                # large attachment never sits in memory three times (tree, str, bytes).
-                enc.text = None
-            info, found = att.inspect(encoded, content_type, self.limits)
-            del encoded
-            if found:
-                where = element_path(enc)
-                self.findings += [replace(f, path=where, line=line_of(enc)) for f in found]
-            if info is not None:
-                meta = Attachment(
-                    content_id=meta.content_id, name=meta.name, content_type=content_type,
-                    description=meta.description, size=info.size, sha256=info.sha256,
-                    detected_type=info.detected_type, entries=info.entries,
-                    data=info.data if self.keep_data else None,
-                )
-            out.append(meta)
-        return tuple(out)
-
 
 def read_tree(
     root: Element | Envelope, limits: EdxmlSettings, *, keep_data: bool = False,
@@ -355,12 +291,16 @@ def read_tree(
         return status, reader.findings
     reader.once(children(header), "TraceHeaderList")
     traces, business = reader.trace_list(self_first(header, "TraceHeaderList"))
+    header_block = reader.document_header(message_header)
+    references = reader.manifest(body)
+    attachments = reader.attachments(box)
+    reader.reference_types(references, attachments)
     doc = DocumentPackage(
-        header=reader.document_header(message_header),
+        header=header_block,
         traces=traces,
         business=business,
-        references=reader.manifest(body),
-        attachments=reader.attachments(box),
+        references=references,
+        attachments=attachments,
         signature=signature,
     )
     return doc, reader.findings

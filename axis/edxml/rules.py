@@ -29,6 +29,7 @@ from axis.errors import Code, Finding
 HEADER = "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader"
 MANIFEST = "/edXML/edXMLEnvelope/edXMLBody/edXMLManifest"
 ATTACHMENTS = "/edXML/AttachmentEncoded"
+BUSINESS = "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness"
 
 
 def _f(code: Code, detail: str, path: str) -> Finding:
@@ -77,12 +78,16 @@ def document_rules(doc: DocumentPackage) -> list[Finding]:
     if h.promulgation_date is None:
         out.append(_f(errors.MISSING_ELEMENT, "PromulgationInfo/PromulgationDate",
                       f"{HEADER}/PromulgationInfo"))
-    if doc.business_type in (BusinessType.UPDATE, BusinessType.REPLACE) and not (
-        doc.business and doc.business.document_id
-    ):
+    # Spec §3: an update names its document in Bussiness/DocumentId, a replace in
+    # ReplacementInfoList/ReplacementInfo/DocumentId (or, from older producers, in
+    # Bussiness/DocumentId).
+    if doc.business_type is BusinessType.UPDATE and not doc.target_document_ids:
         out.append(_f(errors.MISSING_ELEMENT,
-                      "Bussiness/DocumentId: the document updated or replaced",
-                      "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness"))
+                      "Bussiness/DocumentId: the document updated", BUSINESS))
+    if doc.business_type is BusinessType.REPLACE and not doc.target_document_ids:
+        out.append(_f(errors.MISSING_ELEMENT,
+                      "ReplacementInfoList/ReplacementInfo/DocumentId: the document replaced",
+                      BUSINESS))
     out += _attachment_rules(doc)
     # Warnings (spec §7a).
     ref = parse_document_id(h.document_id)
@@ -103,8 +108,10 @@ def document_rules(doc: DocumentPackage) -> list[Finding]:
                           f"{HEADER}/DocumentId"))
     referenced = [(r.document_id, f"{HEADER}/ResponseFor") for r in h.response_for]
     if doc.business and doc.business.document_id:
-        referenced.append((doc.business.document_id,
-                           "/edXML/edXMLEnvelope/edXMLHeader/TraceHeaderList/Bussiness"))
+        referenced.append((doc.business.document_id, BUSINESS))
+    if doc.business:
+        referenced += [(r.document_id, f"{BUSINESS}/ReplacementInfoList")
+                       for r in doc.business.replacements if r.document_id]
     out += [
         _f(errors.REFERENCED_DATE_INVALID, document_id, path)
         for document_id, path in referenced

@@ -3,7 +3,8 @@
 Refused before libxml2 sees anything dangerous: any DOCTYPE (so no DTD, no entity
 declaration, no XXE, no billion laughs), non-UTF-8 encodings, junk before the prolog,
 oversized input. The parser itself never resolves entities, never loads a DTD and never
-touches the network. Depth and element count are bounded by configuration.
+touches the network. Depth and element count are bounded by configuration. Fields read
+as identifiers, names or payloads must be plain text (`markup.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from lxml import etree
 
 from axis import errors
+from axis.edxml.markup import refuse_markup
 from axis.settings import EdxmlSettings
 
 _BOMS_OTHER = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")
@@ -34,6 +36,9 @@ def _parser() -> etree.XMLParser:
         huge_tree=True,  # large base64 text nodes; depth and count are bounded below
         remove_blank_text=False,
         collect_ids=False,
+        # CDATA boundaries are kept (`.text` still joins them) so that a CDATA section
+        # splitting an identifier can be seen and refused (axis/edxml/markup.py).
+        strip_cdata=False,
     )
 
 
@@ -121,4 +126,6 @@ def parse(data: bytes, limits: EdxmlSettings) -> etree._Element:
     too_deep = "count(/*" + "/*" * limits.max_depth + ")"
     if int(root.xpath(too_deep)) > 0:  # type: ignore[arg-type]
         raise errors.TOO_DEEP.error(f"deeper than {limits.max_depth}")
+    # Here, on the sender's own bytes: C14N would drop comments before any later look.
+    refuse_markup(root)
     return root

@@ -40,9 +40,8 @@ def target_of(package: Package) -> str:
     """The document a recall, update or replacement acts on."""
     if isinstance(package, StatusPackage):
         return package.header.response_for.document_id
-    business = package.business
-    return (business.document_id if business and business.document_id
-            else package.header.document_id)
+    targets = package.target_document_ids  # a replace names them in ReplacementInfoList
+    return targets[0] if targets else package.header.document_id
 
 
 def check_owner(tx: RouteTx, package: Package) -> None:
