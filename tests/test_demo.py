@@ -43,3 +43,6 @@ def test_demo_prints_the_same_table_and_leaves_no_keys_behind(tmp_path: Path) ->
         assert left == [], left
     assert outputs[0] == outputs[1]
     assert "receives status 15 from" in outputs[0]
+    # The README shows this very output (its "Quick start").
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    assert outputs[0] in readme

@@ -167,6 +167,12 @@ def test_installed_serve_is_ready_on_the_embedded_default(installed: Installed,
     # The SOAP contract is read from the packaged WSDL.
     wsdl = httpx.get(f"{served}/soap?wsdl", timeout=5)
     assert wsdl.status_code == 200 and b"AxisService" in wsdl.content
+    # The API docs' scripts come from an installed dependency, not from a CDN.
+    docs = httpx.get(f"{served}/docs", timeout=5)
+    assert docs.status_code == 200 and "https://" not in docs.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        got = httpx.get(f"{served}/docs/assets/{asset}", timeout=5)
+        assert got.status_code == 200 and len(got.content) > 100_000, asset
 
 
 def test_installed_audit_verify(installed: Installed, served: str) -> None:
