@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 import magic
 
 from axis import errors
-from axis.edxml import filetypes
+from axis.edxml import filenames, filetypes
 from axis.edxml.filetypes import DECLARED, UNSPECIFIED
 from axis.edxml.model import ZipEntry
 from axis.errors import Finding
@@ -145,7 +145,9 @@ def _unsafe_name(name: str) -> bool:
     if not name:  # nameless: not a file anyone can save (and ZipInfo.is_dir() fails)
         return True
     p = PurePosixPath(name.replace("\\", "/"))
-    return p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":")
+    return (p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":")
+            # extracted under this name: a control character is never a file name
+            or filenames.control_character(name) is not None)
 
 
 def inspect_zip(data: bytes, limits: EdxmlSettings) -> tuple[str, tuple[ZipEntry, ...]]:

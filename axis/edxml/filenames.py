@@ -33,7 +33,7 @@ _SEPARATORS = re.compile(r"[/\\]")
 _DRIVE = re.compile(r"[A-Za-z]:")
 
 
-def _control(name: str) -> str | None:
+def control_character(name: str) -> str | None:
     """C0, DEL and C1 controls, and the line and paragraph separators."""
     for ch in name:
         if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
@@ -43,7 +43,7 @@ def _control(name: str) -> str | None:
 
 def unsafe_file_name(name: str) -> str | None:
     """Why `name` cannot be saved as one file inside the recipient's folder, or None."""
-    problem = _control(name)
+    problem = control_character(name)
     if problem:
         return problem
     if _SEPARATORS.search(name):
@@ -60,7 +60,7 @@ def unsafe_file_name(name: str) -> str | None:
 
 def unsafe_label(text: str) -> str | None:
     """Why a description, saved as a name, would escape the folder; None when it would not."""
-    problem = _control(text)
+    problem = control_character(text)
     if problem:
         return problem
     if text[:1] in ("/", "\\"):
