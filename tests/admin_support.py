@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import uvicorn
 from exchange_support import SEED, T0, TestNode
+from fastapi import FastAPI
 from rest_support import _Server  # the same ready-signalling uvicorn server
 
 from adapters.node import build_node
@@ -84,7 +85,14 @@ def settle(t: TestNode, *, queued: int = 0, seconds: float = 10) -> None:
 @contextmanager
 def serve(t: TestNode, settings: Settings | None = None) -> Iterator[httpx.Client]:
     """An httpx client bound to a real server of the node's app (its settings by default)."""
-    app = create_app(settings or t.node.settings, t.node, t.clock)
+    with serve_app(create_app(settings or t.node.settings, t.node, t.clock)) as client:
+        yield client
+
+
+@contextmanager
+def serve_app(app: FastAPI) -> Iterator[httpx.Client]:
+    """An httpx client bound to a real server of `app` (the test keeps the app: its state
+    holds the server's background work)."""
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                                     lifespan="on"))
     thread = threading.Thread(target=server.run, name="uvicorn-admin-test", daemon=True)

@@ -130,12 +130,16 @@ def test_a_scrape_survives_the_broker_being_away(t: TestNode) -> None:
     with serve(t) as api:
         r = api.get("/metrics")
         ready = api.get("/readyz")
+        delivery = api.get("/health/delivery")
     assert r.status_code == 200
     m = samples(r.text)
     assert value(m, "axis_collector_up", part="broker") == 0
     assert value(m, "axis_collector_up", part="store") == 1
     assert not any(name == "axis_queue_depth" for name, _ in m)
-    assert ready.status_code == 503 and ready.json()["checks"]["broker"] is False
+    # The node still accepts (the outbox holds what it accepts): ready; deliveries do not
+    # flow: the delivery signal says so.
+    assert ready.status_code == 200 and "broker" not in ready.json()["checks"]
+    assert delivery.status_code == 503 and delivery.json()["checks"]["broker"] is False
 
 
 def test_metrics_can_require_an_operator_token(t: TestNode) -> None:

@@ -183,7 +183,8 @@ def test_unexpected_fault_is_500_with_a_logged_error_id(
     err = refused(lambda: rest.client(UBND).pull_page(since=rest.t.clock.now()), 500,
                   "node.internal")
     assert "disk on fire" not in err.detail  # no internals to the caller …
-    assert any(err.error_id in r.getMessage() for r in caplog.records)  # … but in the log
+    logged = [r for r in caplog.records if getattr(r, "error_id", None) == err.error_id]
+    assert any(r.exc_info for r in logged)  # … but in the log, with the traceback
 
 
 def test_rate_limit_per_agency(node_dir: Any) -> None:

@@ -49,7 +49,12 @@ def test_healthz_and_readyz(server: str, tmp_path: Path) -> None:
     assert datetime.fromisoformat(body["time"]).utcoffset() == timedelta(hours=7)
     r = httpx.get(f"{server}/readyz", timeout=5)
     assert r.status_code == 200
-    assert r.json()["checks"] == {"disk": True, "database": True, "broker": True}
+    # Readiness: can the node accept? (the broker is delivery's concern: /health/delivery)
+    assert r.json()["checks"] == {"disk": True, "database": True, "trust": True}
+    r = httpx.get(f"{server}/health/delivery", timeout=5)
+    assert r.status_code == 200, r.text
+    assert r.json()["checks"] == {"broker": True, "background": True, "stranded": True}
+    assert {"delivery", "push", "trust.crl_refresh"} <= set(r.json()["background"])
     assert (tmp_path / "var").is_dir()
 
 

@@ -37,6 +37,7 @@ from adapters.push import signing
 from axis import errors
 from axis.clock import Clock, iso
 from axis.errors import AxisError
+from axis.health import LoopGuard
 from axis.registry.model import Agency, AgencyState, Credential, DeliveryMode
 from axis.route.exchange import Exchange
 from axis.route.model import DeliveryState, InboxItem, TrailEntry, TrailEvent
@@ -118,15 +119,14 @@ class PushDeliverer:
                 self._retries.pop(gone, None)
             return report
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, guard: LoopGuard | None = None) -> None:
+        """Pass after pass until `stop`. No exception ends the loop (axis/health.py: logged
+        with an error id, reported to the health registry, backed off); every completed
+        pass is a heartbeat."""
+        guard = guard or LoopGuard("push", now=self._clock.now, log=log)
         while not stop.is_set():
-            try:
-                self.run_once()
-            except AxisError as exc:  # database away: retried next pass, never fatal
-                log.warning("push pass failed: %s", exc)
-            except Exception:  # a background loop that dies silently delivers nothing
-                log.exception("push pass failed unexpectedly")
-            stop.wait(self._settings.poll_seconds)
+            outcome = guard.run_pass(self.run_once)
+            stop.wait(max(self._settings.poll_seconds, outcome.retry_after_s))
 
     def attempts(self, delivery_id: str) -> int:
         retry = self._retries.get(delivery_id)

@@ -3,62 +3,40 @@ adapters/rest/agency.py, docs/api.md), the admin and operator API (/admin/v1,
 adapters/rest/admin.py) and /metrics (adapters/rest/metrics.py, docs/operations.md).
 Errors leave as JSON (adapters/rest/errors.py).
 
-When given a node, the app owns its background work for the server's lifetime: the
-delivery worker (outbox → broker → inboxes) and the push loop (inbox → push agencies'
-endpoints) run in threads started and stopped with the application.
+When given a node, the app owns its background work for the server's lifetime
+(adapters/jobs): the delivery worker (outbox → broker → inboxes) and the push loop (inbox →
+push agencies' endpoints) run in threads, the periodic jobs (CRL refresh …) on APScheduler,
+all started and stopped with the application and watched by the health registry
+(axis/health.py) that /readyz, /health/delivery and /metrics read (adapters/rest/health.py).
+
+Every request gets a request id (`X-Request-Id`) and one access line in the log
+(adapters/rest/access.py).
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from adapters.jobs.background import Background
 from adapters.node import Node
 from adapters.rest import admin, agency, docs_assets
 from adapters.rest import errors as rest_errors
+from adapters.rest import health as probes
+from adapters.rest.access import AccessLog
 from adapters.rest.admin_auth import authenticate, error_response
 from adapters.rest.auth import SECURITY_SCHEMES, build_auth
+from adapters.rest.metrics import HealthCollector
 from adapters.soap import mount as mount_soap
-from axis.clock import Clock, SystemClock, iso
+from axis.clock import Clock, SystemClock
 from axis.errors import AxisError
+from axis.health import Heartbeats
 from axis.settings import Settings
-
-
-def _disk_ok(data_dir: Path) -> bool:
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        probe = data_dir / ".readyz"
-        probe.write_bytes(b"ok")
-        probe.unlink()
-    except OSError:
-        return False
-    return os.access(data_dir, os.W_OK)
-
-
-def _database_ok(node: Node) -> bool:
-    try:
-        with node.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:
-        return False
-    return True
-
-
-def _broker_ok(node: Node) -> bool:
-    try:
-        node.broker.depth("000.00.00.H37")
-    except AxisError:
-        return False
-    return True
 
 
 def create_app(
@@ -67,32 +45,31 @@ def create_app(
 ) -> FastAPI:
     """`background=False`: the caller drives delivery itself (the demo's scripted clock)."""
     clk = clock or SystemClock()
+    # This process's loops and jobs (heartbeats are per process, like the threads).
+    health = Heartbeats()
+    health_metrics = CollectorRegistry()
+    health_metrics.register(HealthCollector(health, clk))
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        stop = threading.Event()
-        threads: list[threading.Thread] = []
-        if node is not None and background:
-            threads.append(threading.Thread(target=node.worker.run, args=(stop,),
-                                            name="axis-delivery", daemon=True))
-            if settings.push.enabled:
-                threads.append(threading.Thread(target=node.pusher.run, args=(stop,),
-                                                name="axis-push", daemon=True))
-        for t in threads:
-            t.start()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        work = Background(node, health=health, clock=clk, settings=settings) if (
+            node is not None and background) else None
+        app.state.background = work
+        if work is not None:
+            work.start()
         try:
             yield
         finally:
-            stop.set()
-            if node is not None:
-                node.worker.wake.set()
-            for t in threads:
-                t.join(timeout=10)
+            if work is not None:
+                work.stop()
 
     app = FastAPI(title="Axis", version="0.1.0", summary="Provincial edXML exchange node",
                   lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.health = health
+    app.state.background = None
     rest_errors.install(app)
     docs_assets.install(app)  # /docs and /redoc from packaged assets, no CDN
+    app.add_middleware(AccessLog, trusted_proxies=settings.rest.trusted_proxies)
     if node is not None:
         app.state.node = node
         app.state.agency_auth = build_auth(settings, node.registry, clk)
@@ -109,27 +86,12 @@ def create_app(
                     authenticate(settings.admin.tokens, request.headers.get("authorization", ""))
                 except AxisError as exc:
                     return error_response(exc)
-            return Response(generate_latest(node.metrics.registry),
+            # The node's figures, then this process's loops and jobs.
+            return Response(generate_latest(node.metrics.registry)
+                            + generate_latest(health_metrics),
                             media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        """Alive: the process answers."""
-        return {"status": "ok", "time": iso(clk.now())}
-
-    @app.get("/readyz", tags=["operations"])
-    def readyz() -> JSONResponse:
-        """Ready: data directory writable, database and broker reachable."""
-        checks = {"disk": _disk_ok(settings.data_dir)}
-        if node is not None:
-            checks["database"] = _database_ok(node)
-            checks["broker"] = _broker_ok(node)
-        ok = all(checks.values())
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "checks": checks, "time": iso(clk.now())},
-            status_code=200 if ok else 503,
-        )
-
+    probes.install(app, settings, node, health, clk)
     return app
 
 

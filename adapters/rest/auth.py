@@ -19,6 +19,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from adapters.logs import context
 from axis import errors
 from axis.auth import keys, signing
 from axis.auth.gate import Caller, Gate
@@ -148,4 +149,5 @@ async def authenticated(request: Request) -> Authenticated:
         lambda: auth.gate.verify(claim, caller, method=request.method,
                                  target=request_target(request), body=body,
                                  client_cert_fingerprint=fingerprint))
+    context.note(agency=caller.agency_id)  # the access line's agency (adapters/logs)
     return Authenticated(caller, body)

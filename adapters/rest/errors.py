@@ -3,12 +3,13 @@
 The HTTP status comes from the code (4xx: the sender's fault, never retried; 5xx: the
 node's, retried). The error id is the one the exchange journaled the refusal under when
 there is one, a fresh one otherwise, and it goes to the log with the code, so that an
-agency quoting it on the phone leads an operator to the line.
+agency quoting it on the phone leads an operator to the line: a `refused` line (INFO for
+4xx, ERROR for 5xx) with `code`, `error_id`, `status` and `detail`, and the request's
+access line (adapters/rest/access.py) with the same `code` and `error_id`.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
@@ -18,11 +19,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from adapters.logs import context, get_logger
 from axis import errors
 from axis.auth.gate import RateLimited
 from axis.errors import AxisError, Code, Finding
 
-log = logging.getLogger("axis.rest")
+log = get_logger("axis.rest")
 
 AUTH_CHALLENGE = ('AxisHMAC realm="axis", '
                   'headers="X-Axis-System-Id X-Axis-Timestamp X-Axis-Signature"')
@@ -65,9 +67,9 @@ def respond(code: Code, *, detail: str = "", error_id: str | None = None,
             findings: tuple[Finding, ...] = (), headers: dict[str, str] | None = None,
             ) -> JSONResponse:
     eid = error_id or str(uuid.uuid4())
-    level = logging.ERROR if code.http_status >= 500 else logging.INFO
-    log.log(level, "refused %s error_id=%s status=%d detail=%s", code.id, eid,
-            code.http_status, detail)
+    refused = log.error if code.http_status >= 500 else log.info
+    refused("refused", code=code.id, error_id=eid, status=code.http_status, detail=detail)
+    context.note(code=code.id, error_id=eid)
     out = dict(headers or {})
     if code.http_status == 401:
         out.setdefault("WWW-Authenticate", AUTH_CHALLENGE)
@@ -110,10 +112,7 @@ def install(app: FastAPI) -> None:
         return respond(code, detail=str(exc.detail or ""), headers=dict(exc.headers or {}))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        eid = str(uuid.uuid4())
-        log.error("node.internal error_id=%s %s %s", eid, request.method, request.url.path,
-                  exc_info=exc)
-        return respond(errors.INTERNAL, error_id=eid)
+        return internal_error(request.method, request.url.path, exc)
 
     app.add_exception_handler(AxisError, on_axis_error)
     app.add_exception_handler(RequestValidationError, on_validation)
@@ -121,10 +120,20 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
+def internal_error(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """An exception nothing handled: `node.internal`, its traceback in the log under the
+    error id the caller gets."""
+    eid = str(uuid.uuid4())
+    log.error("node.internal", error_id=eid, method=method, path=path, exc_info=exc)
+    return respond(errors.INTERNAL, error_id=eid)
+
+
 def _framework_refusal(exc: StarletteHTTPException) -> JSONResponse:
     """A 5xx raised by the framework itself: our body, its status."""
     body = body_for(errors.INTERNAL, str(uuid.uuid4()), str(exc.detail or ""))
-    log.error("framework %d error_id=%s %s", exc.status_code, body.error_id, exc.detail)
+    log.error("refused", code=errors.INTERNAL.id, error_id=body.error_id,
+              status=exc.status_code, detail=str(exc.detail or ""))
+    context.note(code=errors.INTERNAL.id, error_id=body.error_id)
     return JSONResponse(body.model_dump(), status_code=exc.status_code,
                         headers=dict(exc.headers or {}))
 

@@ -11,7 +11,9 @@ Two kinds of figures:
 - read at scrape time from the store, the broker and the trust stage: deliveries by
   state, outbox backlog, broker queue depth per active agency (bounded), seconds until the
   node certificate expires, age of each CRL. A part that cannot be read (database or
-  broker away) is reported as `axis_collector_up{part} 0` instead of failing the scrape.
+  broker away) is reported as `axis_collector_up{part} 0` instead of failing the scrape;
+- the heartbeats of this process's loops and jobs (axis/health.py), by `HealthCollector`,
+  which the app registers on a registry of its own (heartbeats are per process).
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from axis import errors
+from axis.clock import Clock
 from axis.errors import AxisError
+from axis.health import Heartbeats, Liveness
 from axis.registry.model import AgencyState
 from axis.route.exchange import Exchange
 from axis.route.model import DeliveryState, Receipt
@@ -143,6 +147,10 @@ class NodeCollector(Collector):
         yield GaugeMetricFamily("axis_outbox_pending",
                                 "Deliveries accepted, not yet handed to the broker.",
                                 value=pending)
+        yield GaugeMetricFamily(
+            "axis_deliveries_stranded",
+            "Deliveries accepted longer ago than the reconciliation bound and in no inbox.",
+            value=self._node.worker.stranded(self._node.exchange.clock.now()))
 
     def _broker(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily("axis_queue_depth",
@@ -167,3 +175,42 @@ class NodeCollector(Collector):
         for source, age in sorted(self._node.trust.crls.ages(now).items()):
             ages.add_metric([source], age.total_seconds())
         yield ages
+
+
+class HealthCollector(Collector):
+    """The heartbeats of one process's loops and jobs, read at scrape time."""
+
+    def __init__(self, health: Heartbeats, clock: Clock) -> None:
+        self._health, self._clock = health, clock
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        beats = self._health.status(self._clock.now())
+        up = GaugeMetricFamily("axis_background_up",
+                               "1 when the loop or job is alive (not dead, not late).",
+                               labels=["name", "kind"])
+        loop_beat = GaugeMetricFamily(
+            "axis_loop_last_beat_timestamp_seconds",
+            "Unix time of the loop's last completed pass.", labels=["loop"])
+        job_ok = GaugeMetricFamily(
+            "axis_job_last_success_timestamp_seconds",
+            "Unix time of the job's last successful run.", labels=["job"])
+        job_err = GaugeMetricFamily(
+            "axis_job_last_error_timestamp_seconds",
+            "Unix time of the job's last failed run.", labels=["job"])
+        failures = CounterMetricFamily(
+            "axis_background_failures", "Failed passes of a loop or runs of a job.",
+            labels=["name", "kind"])
+        for b in beats:
+            up.add_metric([b.name, b.kind], 1 if b.state is Liveness.ALIVE else 0)
+            failures.add_metric([b.name, b.kind], b.failures)
+            if b.kind == "job":
+                if b.last_success is not None:
+                    job_ok.add_metric([b.name], b.last_success.timestamp())
+                if b.last_error_at is not None:
+                    job_err.add_metric([b.name], b.last_error_at.timestamp())
+            elif b.last_success is not None:
+                loop_beat.add_metric([b.name], b.last_success.timestamp())
+        yield from (up, loop_beat, job_ok, job_err, failures)

@@ -9,7 +9,6 @@ failure into a Fault carrying the Axis code, both messages and the error id.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from fastapi.responses import Response
 from lxml import etree
 from starlette.concurrency import run_in_threadpool
 
+from adapters.logs import context, get_logger
 from adapters.node import Node
 from adapters.rest.auth import AgencyAuth, authenticated
 from adapters.rest.errors import AUTH_CHALLENGE
@@ -29,7 +29,7 @@ from axis.auth.gate import RateLimited
 from axis.errors import AxisError, Code, Finding
 from axis.packaged import WSDL_FILE
 
-log = logging.getLogger("axis.soap")
+log = get_logger("axis.soap")
 
 WSDL_PATH = WSDL_FILE
 _WSDL_NS = {"soap": "http://schemas.xmlsoap.org/wsdl/soap/",
@@ -58,11 +58,12 @@ def _fault_response(version: SoapVersion, code: Code, *, error_id: str | None = 
                     detail: str = "", findings: tuple[Finding, ...] = (),
                     retry_after: int | None = None) -> Response:
     eid = error_id or str(uuid.uuid4())
-    level = logging.ERROR if code.http_status >= 500 else logging.INFO
     # The same log line as a REST refusal: an error id quoted on the phone is found the
     # same way whichever edge refused.
-    log.log(level, "refused %s error_id=%s status=%d soap=%s detail=%s", code.id, eid,
-            code.http_status, version.name, detail)
+    refused = log.error if code.http_status >= 500 else log.info
+    refused("refused", code=code.id, error_id=eid, status=code.http_status,
+            soap=version.name, detail=detail)
+    context.note(code=code.id, error_id=eid)
     headers: dict[str, str] = {}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
@@ -98,6 +99,7 @@ async def _call(request: Request, version: SoapVersion) -> Response:
     op = envelope.read_operation(auth.body, version, agency_auth.body_cap,
                                  node.settings.edxml)
     name = _operation_name(op, version, request)
+    context.note(operation=f"soap:{name}")
     func, allowed = OPERATIONS[name]
     params = fields_of(op, allowed)
     answer = await run_in_threadpool(func, node, auth.caller, params)
@@ -114,6 +116,7 @@ def mount(app: FastAPI) -> None:
             return Response(template.render(str(request.base_url)), media_type="text/xml")
         version = envelope.version_of(request.headers.get("content-type", ""),
                                       request.url.path)
+        context.note(operation="soap")  # soap:<name> once the body names it
         try:
             return await _call(request, version)
         except RateLimited as exc:
@@ -124,7 +127,7 @@ def mount(app: FastAPI) -> None:
                                    detail=exc.detail, findings=exc.findings)
         except Exception as exc:  # nothing leaves as a bare traceback, as in REST
             eid = str(uuid.uuid4())
-            log.error("node.internal error_id=%s POST %s", eid, request.url.path,
+            log.error("node.internal", error_id=eid, method="POST", path=request.url.path,
                       exc_info=exc)
             return _fault_response(version, errors.INTERNAL, error_id=eid)
 

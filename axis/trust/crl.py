@@ -123,6 +123,17 @@ class CrlStore:
         """Age of the last refresh of each CRL, by source: shown on the health endpoint."""
         return {c.source: at - c.refreshed_at for c in self._by_issuer.values()}
 
+    def stale(self, at: datetime) -> dict[str, str]:
+        """Each CRL that is not fresh at `at` (the source → why): while one is listed, its
+        issuer's signatures are refused with `trust.revocation_unknown` (readiness)."""
+        out: dict[str, str] = {}
+        for loaded in list(self._by_issuer.values()):
+            try:
+                self._require_fresh(loaded, at)
+            except errors.AxisError as exc:
+                out[loaded.source] = exc.detail
+        return out
+
     def check(self, chain: Chain, at: datetime) -> Revocation:
         """`GOOD`/`UNCHECKED` for the chain, or `certificate_revoked`/`revocation_unknown`."""
         state = Revocation.GOOD

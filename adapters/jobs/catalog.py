@@ -1,0 +1,69 @@
+"""What the node runs in the background: its loops and its periodic jobs.
+
+Add a periodic job by appending a `Job` to `node_jobs`; it is scheduled by every
+`axis serve`, reported on /readyz, /health/delivery and /metrics by its name.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from adapters.jobs.scheduler import Job
+from adapters.logs import get_logger
+from adapters.node import Node
+from axis.health import LoopGuard
+from axis.settings import Settings
+
+log = get_logger("axis.jobs")
+
+# A loop is late when no pass completed for this long. The delivery pass relays until the
+# outbox is empty, which under a burst takes a while; a push pass may wait on a timeout
+# per push agency.
+DELIVERY_LATE_AFTER = timedelta(minutes=2)
+PUSH_LATE_AFTER_TIMEOUTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    """A thread running `run(stop, guard)` until `stop` is set."""
+
+    name: str
+    run: Callable[[threading.Event, LoopGuard], None]
+    expected_every: timedelta
+
+
+def node_loops(node: Node, settings: Settings | None = None) -> list[Loop]:
+    """`settings`: the server's (whether it runs the push loop), the node's by default."""
+    push = (settings or node.settings).push
+    loops = [Loop("delivery", node.worker.run, DELIVERY_LATE_AFTER)]
+    if push.enabled:
+        timeout = timedelta(seconds=push.timeout_seconds)
+        loops.append(Loop("push", node.pusher.run,
+                          max(DELIVERY_LATE_AFTER, PUSH_LATE_AFTER_TIMEOUTS * timeout)))
+    return loops
+
+
+def node_jobs(node: Node) -> list[Job]:
+    every = timedelta(hours=node.settings.trust.crl_refresh_hours)
+    return [Job("trust.crl_refresh", every, crl_refresh(node))]
+
+
+def crl_refresh(node: Node) -> Callable[[datetime], None]:
+    """Reload the CRL files, fetch the CRL URLs (axis/trust/crl.py). A source that fails
+    keeps its last good list (stale after `trust.crl_max_age_hours`: readiness then says
+    so); the run counts as failed, with the first problem's code."""
+
+    def run(at: datetime) -> None:
+        report = node.trust.refresher.run(at)
+        for problem in report.problems:
+            log.warning("crl source failed", code=problem.code.id, detail=problem.detail)
+        if report.problems:
+            first = report.problems[0]
+            raise first.code.error(
+                f"{len(report.problems)} CRL source(s) failed; first: {first.detail}")
+        log.info("crls refreshed", sources=report.loaded)
+
+    return run
