@@ -130,7 +130,9 @@ class NodeCollector(Collector):
             try:
                 families = list(read())
             except Exception as exc:  # a scrape must not fail because a service is away
-                log.warning("metrics: %s unreadable: %s", part, exc)
+                # Every scrape while a service is away: one line a minute with a count.
+                log.warning("metrics: %s unreadable: %s", part, exc,
+                            extra={"rate_key": f"metrics:{part}"})
                 up.add_metric([part], 0)
                 continue
             up.add_metric([part], 1)
