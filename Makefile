@@ -36,6 +36,8 @@ pytest: $(STAMP)
 	bash tools/ensure-services.sh
 	$(BIN)/python -m pytest -q
 
+# pytest includes tests/test_installed_wheel.py: the wheel, installed in a fresh venv
+# outside the tree, must check a package, serve until /readyz is 200 and verify the journal.
 test: lint typecheck pytest
 
 bench: $(STAMP)
@@ -43,4 +45,4 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench_trust.py --report reports/bench_trust.json
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) var build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ pytestmark = pytest.mark.slow
 class Installed:
     venv: Path
     home: Path  # the working directory of every command: neither the repo nor the venv
+    wheel: Path
+    package_files: tuple[str, ...]  # every file of the packages' source directories
 
     @property
     def axis(self) -> str:
@@ -92,10 +95,22 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     # The pip cache is used (no --no-cache-dir): a warm cache makes this about a minute.
     _check([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
            cwd=base)
+    package_files = tuple(sorted(
+        p.relative_to(src).as_posix() for top in ("axis", "adapters")
+        for p in (src / top).rglob("*") if p.is_file()))
     shutil.rmtree(src)  # nothing of the sources is left to be found by accident
     home = base / "home"
     home.mkdir()
-    return Installed(venv, home)
+    return Installed(venv, home, wheel, package_files)
+
+
+def test_the_wheel_ships_every_file_of_the_packages(installed: Installed) -> None:
+    # Data beside the modules (schemas, configuration, templates, assets) is read at run
+    # time: a file the wheel leaves out works from a checkout and fails once installed.
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        shipped = set(wheel.namelist())
+    missing = [f for f in installed.package_files if f not in shipped]
+    assert not missing, f"not in the wheel (add them to package-data): {missing}"
 
 
 def test_the_installed_package_is_the_one_running(installed: Installed) -> None:
