@@ -231,3 +231,33 @@ def test_a_repeated_fault_is_rate_limited_with_its_count(
     assert len({r["error_id"] for r in records if r["event"] == "refused"}) == 5
     (recovered,) = [r for r in records if "recovered" in r["event"]]
     assert recovered["failed_passes"] == 11 and recovered["error_id"] == incident
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("fmt", "stream", "rendered"), [
+    ("auto", io.StringIO, "json"), ("auto", Terminal, "console"),
+    ("console", io.StringIO, "console"), ("json", Terminal, "json")])
+def test_json_unless_a_terminal_or_asked(fmt: str, stream: type[io.StringIO],
+                                         rendered: str) -> None:
+    out = stream()
+    handler = logs.configure(fmt=fmt, stream=out)
+    try:
+        logs.get_logger("axis.test").info("hello", error_id="e-1")
+    finally:
+        logs.unconfigure(handler)
+    line = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue().splitlines()[0])  # colours
+    if rendered == "json":
+        assert json.loads(line)["error_id"] == "e-1"
+    else:
+        assert "hello" in line and "error_id=e-1" in line and not line.startswith("{")
+
+
+def test_log_format_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from axis.settings import load_settings
+
+    monkeypatch.setenv("AXIS_LOG_FORMAT", "console")
+    assert load_settings().log_format == "console"

@@ -31,9 +31,9 @@ from adapters.logs.ratelimit import RepeatFilter
 from axis.clock import VN_TZ
 
 FORMATS = ("auto", "json", "console")
-# Fields of library records that only repeat the message (uvicorn's coloured copy), and
-# our own routing hints: not for the reader.
-_NOISE = ("color_message", "rate_key")
+# Fields that only repeat the message (uvicorn's coloured copy; `message` and `asctime`
+# when another handler formatted the record first) and our own routing hint.
+_NOISE = ("color_message", "message", "asctime", "rate_key")
 _FIRST = ("timestamp", "level", "logger", "event", "request_id")
 
 
@@ -88,7 +88,9 @@ def make_handler(
         final += [structlog.processors.format_exc_info, _tidy,
                   structlog.processors.JSONRenderer(ensure_ascii=False)]
     else:
-        final += [_tidy, structlog.dev.ConsoleRenderer(colors=_isatty(out))]
+        # Plain tracebacks: rich's would print every frame's locals (secrets among them).
+        final += [_tidy, structlog.dev.ConsoleRenderer(
+            colors=_isatty(out), exception_formatter=structlog.dev.plain_traceback)]
     handler = logging.StreamHandler(out)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=pre_chain, processors=final))
