@@ -1,6 +1,11 @@
 """Helpers of the durability tests: a signed package set on disk, node child processes
 (tests/durability_node.py) read line by line with deadlines, and the after-the-fact audit
-of the shared PostgreSQL schema and the RabbitMQ queues.
+of the database (a PostgreSQL schema, or the embedded default's SQLite file in the data
+dir) and, on RabbitMQ, of the queues.
+
+Two backends (`BACKENDS`): "rabbit-postgres" (production: PostgreSQL and RabbitMQ under a
+prefix of the test's own) and "embedded" (the default an operator gets: SQLite under the
+data dir and no broker, the outbox delivered straight into the inboxes).
 
 Kept free of timing tricks: the parent decides when to kill a child from the lines it has
 read (an answer, a confirmed batch, a consumed message), never from a sleep.
@@ -24,7 +29,13 @@ from typing import IO
 
 import pytest
 from exchange_support import KE_HOACH, NOI_VU, SEED, SIGNERS, TAI_CHINH, TU_PHAP, UBND, TestNode
-from service_support import rabbitmq_lease, require_postgres, require_rabbitmq, wait_until
+from service_support import (
+    postgres_lease,
+    rabbitmq_lease,
+    require_postgres,
+    require_rabbitmq,
+    wait_until,
+)
 from sqlalchemy import func, select
 from store_support import database_url
 
@@ -46,6 +57,9 @@ RECIPIENTS = (UBND, NOI_VU, TAI_CHINH, KE_HOACH, TU_PHAP,
 UNKNOWN = "000.00.99.H37"  # well formed, not in the registry
 LINE_TIMEOUT_S = 90.0  # one child line; a broker restart on a slow machine included
 BROKER_BACK_S = 90.0
+EMBEDDED, RABBIT_POSTGRES = "embedded", "rabbit-postgres"
+BACKENDS = (EMBEDDED, RABBIT_POSTGRES)
+LEASE_WAIT_S = 1800.0  # another run's durability test may hold a service this long
 
 
 # --- the package set ---------------------------------------------------------------------
@@ -106,12 +120,13 @@ def write_packages(t: TestNode, directory: Path, good: int, bad: int,
 
 @dataclass
 class World:
-    """One test's PostgreSQL schema, RabbitMQ prefix and node data directory, seeded, with
-    a node of the parent's own (never submitting) to audit the result."""
+    """One test's node data directory and database (its PostgreSQL schema, or the SQLite
+    file in the data dir) and RabbitMQ prefix (empty on the embedded default), seeded, with
+    a node of the parent's own (never submitting, never delivering) to audit the result."""
 
     tmp: Path
-    database_url: str
-    broker_url: str
+    database_url: str  # "" on the embedded default: SQLite under the data dir
+    broker_url: str  # "" on the embedded default: no broker
     prefix: str
     anchors: Path
     packages: Path
@@ -123,9 +138,14 @@ class World:
     def data_dir(self) -> Path:
         return self.tmp / "var"
 
+    @property
+    def rabbit(self) -> bool:
+        return bool(self.broker_url)
+
     def start(self, order: Sequence[str], *, name: str = "node", wait_go: bool = False,
               worker_every: int = 10, lines: Lines | None = None,
-              sigkill_after_accepts: int = 0) -> Child:
+              sigkill_after_accepts: int = 0, take: Sequence[str] = (),
+              reconcile_after_s: int = 0) -> Child:
         """A node process submitting `order` (file names), lines readable at once."""
         self.runs += 1
         run_dir = self.tmp / f"run-{self.runs:02d}-{name}"
@@ -143,29 +163,47 @@ class World:
             args.append("--wait-go")
         if sigkill_after_accepts:
             args += ["--sigkill-after-accepts", str(sigkill_after_accepts)]
+        if take:
+            args += ["--take", ",".join(take)]
+        if reconcile_after_s:  # and a pass after each delivery pass, as the scheduler runs
+            args += ["--reconcile-after", str(reconcile_after_s), "--reconcile-each-pass"]
         child = Child(f"{name}#{self.runs}", args, run_dir / "stderr.txt", lines)
         self.children.append(child)
         return child
 
 
 @contextmanager
-def world(tmp: Path, anchors: Path, packages: Path, *,
-          exclusive_broker: bool = False) -> Iterator[World]:
-    """Services or skip (fail in CI); a fresh schema and prefix; a seeded registry and the
-    node identity made once here, so that concurrent children find them ready. Children
-    are killed and reaped, the prefix's queues deleted and the schema dropped afterwards."""
+def world(tmp: Path, anchors: Path, packages: Path, *, backend: str = RABBIT_POSTGRES,
+          exclusive_broker: bool = False, exclusive_database: bool = False) -> Iterator[World]:
+    """The backend's services or skip (fail in CI); a fresh schema and prefix, or a fresh
+    data dir on the embedded default; a seeded registry and the node identity made once
+    here, so that concurrent children find them ready. Children are killed and reaped,
+    the prefix's queues deleted and the schema dropped afterwards."""
+    if backend == EMBEDDED:
+        settings = Settings(data_dir=tmp / "var", trust=TrustSettings(anchors_dir=anchors))
+        audit = build_node(settings)  # no broker: its worker would deliver directly
+        w = World(tmp, "", "", "", anchors, packages, audit)
+        try:
+            seed(audit)
+            yield w
+        finally:
+            for child in w.children:
+                child.kill()
+            audit.close()
+        return
     broker_url = require_rabbitmq()
     require_postgres()
-    with rabbitmq_lease(exclusive=exclusive_broker), database_url("postgresql", tmp) as db:
+    # Always RabbitMQ first, then PostgreSQL: no two runs can wait for each other.
+    with rabbitmq_lease(exclusive=exclusive_broker, timeout_s=LEASE_WAIT_S), \
+            postgres_lease(exclusive=exclusive_database, timeout_s=LEASE_WAIT_S), \
+            database_url("postgresql", tmp) as db:
         prefix = f"axis-durability-{uuid.uuid4().hex[:10]}"
         settings = Settings(data_dir=tmp / "var", database_url=db, broker_url=broker_url,
                             trust=TrustSettings(anchors_dir=anchors))
         audit = build_node(settings, broker=RabbitBroker(broker_url, prefix=prefix))
         w = World(tmp, db, broker_url, prefix, anchors, packages, audit)
         try:
-            audit.registry.import_rows(codec.load_json(SEED.read_text(encoding="utf-8")),
-                                       actor="durability-test", reason="seed",
-                                       only_new=True)
+            seed(audit)
             yield w
         finally:
             for child in w.children:
@@ -178,6 +216,11 @@ def world(tmp: Path, anchors: Path, packages: Path, *,
                 cleaner.delete_topology(RECIPIENTS)
             finally:
                 audit.close()  # before the schema is dropped
+
+
+def seed(node: Node) -> None:
+    node.registry.import_rows(codec.load_json(SEED.read_text(encoding="utf-8")),
+                              actor="durability-test", reason="seed", only_new=True)
 
 
 def answers(broker: RabbitBroker) -> bool:
@@ -283,6 +326,11 @@ class Log:
     redelivered: int = 0  # consumed messages the broker flagged as given out before
     published: int = 0  # messages in confirmed batches
     faults: Counter[str] = field(default_factory=Counter)  # FAULT/WORKER-FAULT codes
+    inbox_writes: int = 0  # embedded: copies written into inboxes (committed or not)
+    taken: set[str] = field(default_factory=set)  # delivery ids a recipient took
+    take_faults: Counter[str] = field(default_factory=Counter)  # code -> failed takes
+    republished: int = 0  # deliveries reconciliation handed to the outbox again
+    arrivals: int = 0  # node 01s reconciliation emitted late
 
     def take(self, line: str) -> str:
         """Record one line; returns its first word."""
@@ -301,7 +349,20 @@ class Log:
             self.published += int(parts[0])
         elif word in {"FAULT", "WORKER-FAULT"}:
             self.faults[f"{word} {parts[-1]}"] += 1
+        elif word == "INBOX":
+            self.inbox_writes += 1
+        elif word == "TAKEN":
+            self.taken.add(parts[0])
+        elif word == "TAKE-FAULT":
+            self.take_faults[parts[1]] += 1
+        elif word == "RECONCILED":
+            self.republished += int(parts[0])
+            self.arrivals += int(parts[1])
         return word
+
+    def fault_codes(self, word: str = "FAULT") -> set[str]:
+        """The codes of the faults answered (FAULT) or met by passes (WORKER-FAULT)."""
+        return {k.split(" ", 1)[1] for k in self.faults if k.split(" ", 1)[0] == word}
 
     @property
     def consumed_again(self) -> int:
@@ -316,7 +377,7 @@ def run_to_done(child: Child, log: Log) -> None:
         if log.take(line) == "DONE":
             child.finish()
             return
-        if line.startswith("TIMEOUT"):
+        if line.startswith(("TIMEOUT", "GAVE-UP")):
             break
     pytest.fail(f"{child.name} ended without DONE; {child.stderr_tail()}")
 
@@ -325,17 +386,22 @@ def run_to_done(child: Child, log: Log) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Audit:
-    deliveries: int
+    deliveries: int  # copies of the submitted packages
     inbox: int
     journal_kinds: Counter[str]
+    taken: int = 0  # copies a recipient took
+    arrivals: int = 0  # the node's status 01s for them
 
 
 def audit(w: World, expects: dict[str, Expect], log: Log) -> Audit:
-    """Everything the issue asks of the end state, checked on the database and the broker:
-    each answer right, each accepted package in each recipient's inbox exactly once with
-    the delivery id its receipt named, nothing of a refused package anywhere, nothing left
-    in the outbox or the queues, the journal intact and one `delivery.available` per
-    delivery (a broker duplicate that slipped past the dedupe would make two)."""
+    """Everything the issue asks of the end state, checked on the database (and the
+    broker, on RabbitMQ): each answer right, each accepted package in each recipient's
+    inbox exactly once with the delivery id its receipt named (or taken from it, and then
+    exactly one status 01 of the node in the original sender's inbox), nothing of a
+    refused package anywhere, every copy's bytes readable, nothing left in the outbox or
+    the queues, the journal intact and one `delivery.available` per delivery (a
+    duplicate that slipped past the dedupe, or an outbox entry moved twice, would make
+    two)."""
     missing = sorted(set(expects) - set(log.answers))
     assert not missing, f"{len(missing)} packages never answered: {missing[:5]}"
     for name, said in log.answers.items():
@@ -352,20 +418,26 @@ def audit(w: World, expects: dict[str, Expect], log: Log) -> Audit:
 
     with w.audit.store.engine.connect() as conn:
         d, i = deliveries.c, inbox.c
-        rows = conn.execute(select(d.delivery_id, d.sender_id, d.document_id, d.recipient_id,
-                                   d.state, d.origin)).all()
+        all_rows = conn.execute(select(d.delivery_id, d.sender_id, d.document_id,
+                                       d.recipient_id, d.state, d.origin, d.kind,
+                                       d.status_code, d.package_sha256)).all()
         inbox_rows = conn.execute(select(i.delivery_id, i.sender_id, i.document_id,
                                          i.agency_id)).all()
         inbox_count = conn.execute(select(func.count()).select_from(inbox)).scalar_one()
+
+    rows = [r for r in all_rows if r.origin == "sender"]
+    node_rows = [r for r in all_rows if r.origin != "sender"]
+    taken = {r.delivery_id for r in rows if r.state == "delivered"}
+    stuck = [r.delivery_id for r in rows if r.state not in ("available", "delivered")]
+    assert not stuck, f"{len(stuck)} deliveries never reached an inbox: {stuck[:5]}"
+    assert log.taken <= taken, f"taken, yet not delivered: {sorted(log.taken - taken)[:5]}"
+    # A take the client was told failed may still have committed (then it retries).
+    assert len(taken - log.taken) <= sum(log.take_faults.values()), sorted(taken - log.taken)
 
     by_copy: dict[tuple[str, str, str], list[str]] = {}
     for r in rows:
         by_copy.setdefault((r.sender_id, r.document_id, r.recipient_id), []).append(
             r.delivery_id)
-    assert all(r.origin == "sender" for r in rows), "the node emitted statuses of its own"
-    stuck = [r.delivery_id for r in rows if r.state != "available"]
-    assert not stuck, f"{len(stuck)} deliveries never reached an inbox: {stuck[:5]}"
-
     in_inbox: dict[tuple[str, str, str], list[str]] = {}
     for row in inbox_rows:
         in_inbox.setdefault((row.sender_id, row.document_id, row.agency_id), []).append(
@@ -383,28 +455,54 @@ def audit(w: World, expects: dict[str, Expect], log: Log) -> Audit:
         for recipient, delivery_id in zip(e.recipients, ids, strict=True):
             key = (e.sender, e.document_id, recipient)
             assert by_copy.get(key) == [delivery_id], (name, recipient, by_copy.get(key))
-            assert in_inbox.get(key) == [delivery_id], (name, recipient, in_inbox.get(key))
+            wanted = [] if delivery_id in taken else [delivery_id]
+            assert in_inbox.get(key, []) == wanted, (name, recipient, in_inbox.get(key))
             expected_copies += 1
     assert len(rows) == expected_copies, (len(rows), expected_copies)
-    assert inbox_count == len(inbox_rows) == expected_copies, (inbox_count, expected_copies)
-    assert set(log.fetched) <= {r.delivery_id for r in rows}, "consumed an unknown delivery"
+
+    # The node's own statuses: exactly one 01 per copy taken (Art. 11.2), on behalf of
+    # the recipient, to the original sender, in its inbox (nobody takes statuses here).
+    arrivals: dict[tuple[str, str, str], list[str]] = {}
+    for r in node_rows:
+        assert (r.kind, r.status_code) == ("status", "01"), r
+        assert r.state == "available", r
+        arrivals.setdefault((r.recipient_id, r.document_id, r.sender_id), []).append(
+            r.delivery_id)
+        assert in_inbox.get((r.sender_id, r.document_id, r.recipient_id)) == [r.delivery_id]
+    for r in rows:
+        if r.delivery_id in taken:
+            key = (r.sender_id, r.document_id, r.recipient_id)
+            assert len(arrivals.get(key, [])) == 1, ("status 01", key, arrivals.get(key))
+    assert len(node_rows) == len(taken), (len(node_rows), len(taken))
+
+    available = expected_copies - len(taken) + len(node_rows)
+    assert inbox_count == len(inbox_rows) == available, (inbox_count, available)
+    everything = {r.delivery_id for r in all_rows}
+    assert set(log.fetched) <= everything, "consumed an unknown delivery"
     # The same through the recipients' own view (what syncReceivedEdocList will list).
-    for agency in RECIPIENTS:
+    for agency in {*RECIPIENTS, *(r.recipient_id for r in node_rows)}:
         listed = [item.delivery_id for item in w.audit.exchange.inbox(agency, limit=100_000)]
-        wanted = sorted(r.delivery_id for r in rows if r.recipient_id == agency)
-        assert sorted(listed) == wanted, f"inbox of {agency} differs"
+        wanted_ids = sorted(r.delivery_id for r in all_rows
+                            if r.recipient_id == agency and r.state == "available")
+        assert sorted(listed) == wanted_ids, f"inbox of {agency} differs"
+    # What a recipient takes must be there: every copy's package, intact (a digest check).
+    for sha in {r.package_sha256 for r in all_rows}:
+        w.audit.exchange.blobs.get(sha)
 
     with w.audit.store.transaction() as tx:
         assert tx.pending_outbox() == 0
-    for agency in RECIPIENTS:
-        assert w.audit.broker.depth(agency) == 0, f"messages left for {agency}"
-    assert w.audit.broker.dead_letters() == [], "a delivery was dead-lettered"
+    if w.rabbit:
+        assert isinstance(w.audit.broker, RabbitBroker)
+        for agency in RECIPIENTS:
+            assert w.audit.broker.depth(agency) == 0, f"messages left for {agency}"
+        assert w.audit.broker.dead_letters() == [], "a delivery was dead-lettered"
     report = w.audit.store.verify_journal()
     assert report.ok, report
     kinds = Counter(entry.kind for entry in w.audit.store.journal())
-    assert kinds["delivery.queued"] == expected_copies, kinds
-    assert kinds["delivery.available"] == expected_copies, kinds
-    return Audit(len(rows), inbox_count, kinds)
+    assert kinds["delivery.queued"] == len(all_rows), kinds
+    assert kinds["delivery.available"] == len(all_rows), kinds
+    assert kinds["delivery.delivered"] == len(taken), kinds
+    return Audit(len(rows), inbox_count, kinds, len(taken), len(node_rows))
 
 
 def elapsed(since: float) -> str:

@@ -7,6 +7,8 @@ plain TCP connect, so this module needs no client library of any service.
     url = require_rabbitmq()   # at the top of a fixture or test
     with rabbitmq_lease():     # around the test's use of the local RabbitMQ
         ...
+    with postgres_lease(exclusive=True):  # around a test that restarts PostgreSQL
+        ...
     wait_until(lambda: ..., timeout_s=30, what="the broker is back")
 """
 
@@ -87,15 +89,13 @@ def wait_until(
 
 
 _RABBITMQ_LOCK = Path(tempfile.gettempdir()) / "axis-test-rabbitmq.lock"
+_POSTGRES_LOCK = Path(tempfile.gettempdir()) / "axis-test-postgres.lock"
 
 
 @contextmanager
-def rabbitmq_lease(*, exclusive: bool = False, timeout_s: float = 300) -> Iterator[None]:
-    """Coordinate pytest processes sharing the machine's RabbitMQ. Ordinary tests hold a
-    shared lease; tests that stop the broker or raise a resource alarm hold an exclusive
-    one, so that one developer's restart test does not fail another's run. (An flock per
-    open file: never ask for an exclusive lease while this process holds a shared one.)"""
-    with _RABBITMQ_LOCK.open("a+") as lock:
+def _lease(lock_path: Path, service: str, *, exclusive: bool, timeout_s: float) -> Iterator[None]:
+    """An flock on `lock_path`, shared or exclusive, polled until `timeout_s`."""
+    with lock_path.open("a+") as lock:
         mode = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
         deadline = time.monotonic() + timeout_s
         while True:
@@ -104,9 +104,29 @@ def rabbitmq_lease(*, exclusive: bool = False, timeout_s: float = 300) -> Iterat
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    pytest.fail(f"RabbitMQ stayed leased by another test run for {timeout_s} s")
+                    pytest.fail(f"{service} stayed leased by another test run for {timeout_s} s")
                 time.sleep(0.05)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def rabbitmq_lease(*, exclusive: bool = False, timeout_s: float = 300) -> Iterator[None]:
+    """Coordinate pytest processes sharing the machine's RabbitMQ. Ordinary tests hold a
+    shared lease; tests that stop the broker or raise a resource alarm hold an exclusive
+    one, so that one developer's restart test does not fail another's run. (An flock per
+    open file: never ask for an exclusive lease while this process holds a shared one.)"""
+    with _lease(_RABBITMQ_LOCK, "RabbitMQ", exclusive=exclusive, timeout_s=timeout_s):
+        yield
+
+
+@contextmanager
+def postgres_lease(*, exclusive: bool = False, timeout_s: float = 600) -> Iterator[None]:
+    """The same for the machine's PostgreSQL: the durability tests hold a shared lease,
+    the one that restarts the database an exclusive one. Other tests on a schema of their
+    own do not take it, so a restart can still fail a statement they run at that moment:
+    restarting tests stay few and marked slow."""
+    with _lease(_POSTGRES_LOCK, "PostgreSQL", exclusive=exclusive, timeout_s=timeout_s):
+        yield

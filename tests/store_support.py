@@ -32,7 +32,8 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
         return
     base = require_postgres()
     schema = f"axis_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
+    # Pinged: a test that restarts PostgreSQL must still be able to drop its schema.
+    admin = create_engine(base, pool_pre_ping=True)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
