@@ -116,6 +116,25 @@ def test_delivery_loop_survives_an_unexpected_exception(
     assert len(recovered) == 1 and recovered[0].failed_passes == 3  # type: ignore[attr-defined]
 
 
+def test_the_loop_as_the_server_starts_it_outlives_a_defect(t: TestNode) -> None:
+    """`Worker.run(stop)` as it always was called: the first exception that is not an
+    AxisError used to end the thread, and nothing was delivered after it."""
+    broker = t.node.broker
+    assert isinstance(broker, DefectiveBroker)
+    broker.faults = 1
+    t.node.exchange.submit(t.document(UBND, (NOI_VU,), 5)[1])
+    stop = threading.Event()
+    loop = threading.Thread(target=t.node.worker.run, args=(stop,), daemon=True)
+    loop.start()
+    try:
+        wait_for(lambda: len(t.node.exchange.inbox(NOI_VU)) == 1, "the copy in the inbox")
+        assert loop.is_alive() and broker.faults == 0
+    finally:
+        stop.set()
+        t.node.worker.wake.set()
+        loop.join(10)
+
+
 class FlakyDirectory:
     """The registry, whose listing fails `faults` times (as a database gone away would)."""
 
