@@ -14,11 +14,13 @@ import httpx
 import pytest
 from admin_support import serve_app, start
 from exchange_support import NOI_VU, UBND, TestNode
+from fastapi import FastAPI
 
 from adapters.amqp.memory import InProcessBroker
 from adapters.rest.app import create_app
 from axis import errors
 from axis.route.broker import BrokerMessage
+from axis.settings import DeliverySettings
 
 
 class UnrulyBroker(InProcessBroker):
@@ -49,7 +51,9 @@ class UnrulyBroker(InProcessBroker):
 
 @pytest.fixture()
 def t(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
-    node = start(tmp_path, *pki_dirs, broker=UnrulyBroker())
+    # The tests move the fixed clock by minutes; an hourly reconciliation is not late then.
+    node = start(tmp_path, *pki_dirs, broker=UnrulyBroker(),
+                 delivery=DeliverySettings(reconcile_every_seconds=3600))
     yield node
     assert isinstance(node.node.broker, UnrulyBroker)
     node.node.broker.unblock.set()
@@ -57,8 +61,13 @@ def t(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
 
 
 @pytest.fixture()
-def api(t: TestNode) -> Iterator[httpx.Client]:
-    with serve_app(create_app(t.node.settings, t.node, t.clock)) as client:
+def app(t: TestNode) -> FastAPI:
+    return create_app(t.node.settings, t.node, t.clock)
+
+
+@pytest.fixture()
+def api(app: FastAPI) -> Iterator[httpx.Client]:
+    with serve_app(app) as client:
         yield client
 
 
@@ -97,7 +106,7 @@ def test_all_well(api: httpx.Client) -> None:
 
 
 def test_broker_outage_keeps_intake_but_degrades_delivery(
-    t: TestNode, api: httpx.Client
+    t: TestNode, app: FastAPI, api: httpx.Client
 ) -> None:
     broker(t).mode = "away"
     receipt = t.node.exchange.submit(t.document(UBND, (NOI_VU,), 1)[1])  # still accepted
@@ -116,6 +125,9 @@ def test_broker_outage_keeps_intake_but_degrades_delivery(
     assert r.json()["background"]["delivery"]["state"] == "late"
     assert api.get("/readyz").status_code == 200
     broker(t).mode = "ok"
+    # The fixed clock jumped 10 minutes: the periodic reconciliation would have run
+    # meanwhile (it finds nothing lost here: the copy was never marked sent).
+    app.state.background.scheduler.trigger("delivery.reconcile")
     r = poll(api, "/health/delivery", lambda r: r.status_code == 200)
     assert r.json()["stranded"] == 0
     assert len(t.node.exchange.inbox(NOI_VU)) == 1
@@ -155,3 +167,28 @@ def test_a_hung_delivery_pass_is_late(t: TestNode, api: httpx.Client) -> None:
     b.unblock.set()
     r = poll(api, "/health/delivery", lambda r: r.status_code == 200)
     assert background(r)["delivery"]["last_success"] == "2026-11-24T09:02:01+07:00"
+
+
+def test_a_started_server_reconciles_what_a_dead_one_left_stranded(
+    tmp_path: Path, pki_dirs: tuple[Path, Path]
+) -> None:
+    """Issue 8, item 9: the reconciliation job runs as the server starts (then on its
+    period): deliveries a broker lost are republished and reach the inbox, and the
+    delivery health signal goes from degraded back to ok."""
+    t = start(tmp_path, *pki_dirs, broker=InProcessBroker())
+    try:
+        ids = [t.node.exchange.submit(t.document(UBND, (NOI_VU,), n)[1])
+               .deliveries[0].delivery_id for n in (1, 2)]
+        assert t.node.exchange.relay_once(10) == 2
+        for received in t.node.broker.fetch(NOI_VU, 10):  # what a crash takes with it
+            t.node.broker.ack(received)
+        t.clock.advance(t.node.worker.reconcile_after + timedelta(seconds=1))
+        assert t.node.worker.stranded(t.clock.now()) == 2
+        with serve_app(create_app(t.node.settings, t.node, t.clock)) as client:
+            poll(client, "/health/delivery", lambda r: r.status_code == 200)
+            listed = {i.delivery_id for i in t.node.exchange.inbox(NOI_VU)}
+            assert listed == set(ids)
+            job = background(client.get("/health/delivery"))["delivery.reconcile"]
+            assert job["kind"] == "job" and job["last_success"]
+    finally:
+        t.node.close()

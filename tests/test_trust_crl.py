@@ -5,10 +5,9 @@ from __future__ import annotations
 import http.server
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -18,7 +17,7 @@ from axis import errors
 from axis.clock import FixedClock
 from axis.settings import Settings, TrustSettings
 from axis.trust import pki, setup
-from axis.trust.crl import CrlRefresher, CrlStore, RefreshReport, cache_path, fetch_crl
+from axis.trust.crl import CrlRefresher, CrlStore, cache_path, fetch_crl
 from axis.trust.verdict import Revocation, State
 
 __all__ = ["world"]
@@ -169,16 +168,6 @@ def test_only_http_urls_are_fetched(tmp_path: Path) -> None:
     assert info.value.code is errors.CONFIG_INVALID
 
 
-class RecordingScheduler:
-    """Stands in for APScheduler's scheduler: records the job instead of running a thread."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[Callable[[], Any], str, dict[str, Any]]] = []
-
-    def add_job(self, func: Callable[[], Any], trigger: str, **kwargs: Any) -> None:
-        self.jobs.append((func, trigger, kwargs))
-
-
 def test_stage_built_from_settings_and_its_refresh_job(world: World, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, trust=TrustSettings(
         anchors_dir=world.anchors_dir, crl_files=(world.crl_file,), admit_unsigned=("X",)))
@@ -189,15 +178,9 @@ def test_stage_built_from_settings_and_its_refresh_job(world: World, tmp_path: P
     assert stage.verifier.verify(raw, AT).code is errors.CERTIFICATE_REVOKED
     assert not (tmp_path / "trust").exists()  # start-up never touches the network/cache
 
-    scheduler, reports = RecordingScheduler(), list[RefreshReport]()
+    # The refresh itself, as the node's scheduled job runs it (adapters/jobs/catalog.py;
+    # scheduled end to end in tests/test_crl_refresh_job.py).
     clock = FixedClock(AT + timedelta(hours=30))
-    setup.schedule_crl_refresh(scheduler, stage, clock,
-                               every=timedelta(hours=settings.trust.crl_refresh_hours),
-                               report=reports.append)
-    ((job, trigger, kwargs),) = scheduler.jobs
-    assert trigger == "interval" and kwargs["seconds"] == 6 * 3600
-    assert kwargs["id"] == "trust.crl_refresh"
     assert stage.crls.ages(clock.now()) == {str(world.crl_file): timedelta(hours=30)}
-    job()
-    assert reports[0].loaded == [str(world.crl_file)]
+    assert stage.refresher.run(clock.now()).loaded == [str(world.crl_file)]
     assert stage.crls.ages(clock.now()) == {str(world.crl_file): timedelta(0)}

@@ -46,9 +46,42 @@ def node_loops(node: Node, settings: Settings | None = None) -> list[Loop]:
     return loops
 
 
+ORPHANS_EVERY = timedelta(hours=1)
+
+
 def node_jobs(node: Node) -> list[Job]:
-    every = timedelta(hours=node.settings.trust.crl_refresh_hours)
-    return [Job("trust.crl_refresh", every, crl_refresh(node))]
+    delivery = node.settings.delivery
+    return [
+        Job("trust.crl_refresh", timedelta(hours=node.settings.trust.crl_refresh_hours),
+            crl_refresh(node)),
+        # At start too: what a crashed node left stranded moves on without waiting a period.
+        Job("delivery.reconcile", timedelta(seconds=delivery.reconcile_every_seconds),
+            reconcile(node), at_start=True),
+        Job("store.orphans", ORPHANS_EVERY, collect_orphans(node)),
+    ]
+
+
+def reconcile(node: Node) -> Callable[[datetime], None]:
+    """Republish stranded deliveries, emit deferred 01s (axis/route/reconcile.py)."""
+
+    def run(at: datetime) -> None:
+        report = node.worker.reconcile(at)
+        if report.waiting:
+            log.info("reconciliation skipped agencies with a backlog",
+                     agencies=list(report.waiting))
+
+    return run
+
+
+def collect_orphans(node: Node) -> Callable[[datetime], None]:
+    """Delete package bytes that no committed row refers to (refused or rolled back)."""
+
+    def run(at: datetime) -> None:
+        removed = node.exchange.collect_orphans(at)
+        if removed:
+            log.info("orphan package files removed", count=removed)
+
+    return run
 
 
 def crl_refresh(node: Node) -> Callable[[datetime], None]:

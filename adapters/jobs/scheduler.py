@@ -36,6 +36,7 @@ class Job:
     interval: timedelta
     fn: Callable[[datetime], None]
     expected_every: timedelta | None = None
+    at_start: bool = False  # also run once as soon as the scheduler starts
 
     @property
     def late_after(self) -> timedelta:
@@ -65,9 +66,12 @@ class NodeScheduler:
         for job in self.jobs.values():
             self._health.register(job.name, kind="job", expected_every=job.late_after,
                                   at=at, alive=lambda: self.running)
+            # next_run_time=None would add the job paused: only pass it to run at once.
+            first: dict[str, datetime] = (
+                {"next_run_time": datetime.now(UTC)} if job.at_start else {})
             self._scheduler.add_job(self._run, "interval", args=(job.name,), id=job.name,
                                     seconds=job.interval.total_seconds(),
-                                    replace_existing=True)
+                                    replace_existing=True, **first)
         self._scheduler.start()
 
     def shutdown(self) -> None:

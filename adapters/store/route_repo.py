@@ -365,6 +365,17 @@ class SqlRouteStore:
             raise translate(exc) from exc
 
     @contextmanager
+    def reading(self) -> Iterator[SqlRouteTx]:
+        """A read-only transaction: on SQLite a deferred BEGIN, so health probes and
+        metrics never queue behind a writer holding the database lock."""
+        try:
+            with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn, \
+                    conn.begin():
+                yield SqlRouteTx(conn)
+        except SQLAlchemyError as exc:
+            raise translate(exc) from exc
+
+    @contextmanager
     def _reading(self) -> Iterator[Connection]:
         try:
             with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn:

@@ -113,6 +113,10 @@ class RouteTx(Protocol):
 class RouteStore(Protocol):
     def transaction(self) -> AbstractContextManager[RouteTx]: ...
 
+    def reading(self) -> AbstractContextManager[RouteTx]:
+        """A transaction that only reads: never waits behind writers where the engine
+        allows it (SQLite WAL readers). Writing in it is a programming error."""
+
     def journal(self, after_seq: int = 0) -> Iterator[JournalEntry]:
         """Every journal entry after `after_seq`, in order."""
 

@@ -38,7 +38,7 @@ def stranded(
 ) -> int:
     """Deliveries accepted more than `after` ago that are still in no inbox, for agencies
     whose copies the node itself moves (pull and push). The delivery health signal."""
-    with store.transaction() as tx:
+    with store.reading() as tx:
         counts = tx.queued_since(now - after)
     return sum(n for agency, n in counts.items() if agency in consumed)
 

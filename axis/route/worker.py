@@ -57,7 +57,7 @@ class Worker:
         """Agencies whose copies the node moves into inboxes; on the embedded default,
         every agency (nothing else could consume an in-process queue)."""
         if self.direct:
-            with self.exchange.store.transaction() as tx:
+            with self.exchange.store.reading() as tx:
                 return frozenset(tx.queued_since(self.exchange.clock.now()))
         return frozenset(self.agencies())
 

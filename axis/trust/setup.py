@@ -7,12 +7,9 @@ the CRL sources, the migration exception list. Nothing changes per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
-from axis.clock import Clock
 from axis.edxml.validate import Validator
 from axis.settings import Settings
 from axis.trust.bindings import CertificateBindings
@@ -54,27 +51,3 @@ def build(
     verifier = Verifier.from_settings(settings, anchors=anchors, bindings=bindings, crls=crls)
     return TrustStage(verifier, TrustPolicy.from_settings(t), crls, refresher, startup,
                       Validator(settings.edxml))
-
-
-class JobScheduler(Protocol):
-    """The part of APScheduler's scheduler the server uses (`add_job`)."""
-
-    def add_job(self, func: Callable[[], Any], trigger: str, **kwargs: Any) -> Any: ...
-
-
-def schedule_crl_refresh(
-    scheduler: JobScheduler,
-    stage: TrustStage,
-    clock: Clock,
-    *,
-    every: timedelta,
-    report: Callable[[RefreshReport], None] = lambda r: None,
-) -> None:
-    """Register the refresh job: reload CRL files, fetch URLs, hand the report (failures
-    to alert on) to `report`. Called by the server; tests call `stage.refresher.run`."""
-
-    def job() -> None:
-        report(stage.refresher.run(clock.now()))
-
-    scheduler.add_job(job, "interval", seconds=every.total_seconds(), id="trust.crl_refresh",
-                      replace_existing=True)
