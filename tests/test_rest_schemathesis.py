@@ -1,8 +1,10 @@
 """Schemathesis against the published /openapi.json of a real uvicorn server on
-127.0.0.1: generated requests (valid and invalid) to every operation, each signed like an
-agency system's, must never get a 5xx nor a response that breaks the schema.
+127.0.0.1: generated requests (valid and invalid) to every operation, the agency API's
+signed like an agency system's and the admin API's with an administrator token, must
+never get a 5xx nor a response that breaks the schema.
 
-Bounded (a few dozen examples per operation) so that it runs within `make test`.
+Bounded (60 examples per operation and mode) so that it runs within `make test`; the
+figures per operation are printed with -s.
 Deny-by-default is not left to schemathesis' `ignored_auth` check (its probes would go
 through the signing session): tests/test_rest_refusals.py sends every operation unsigned.
 """
@@ -12,12 +14,14 @@ from __future__ import annotations
 import collections
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
-from exchange_support import KE_HOACH, NOI_VU, TAI_CHINH, UBND, make_pki, start_node
+from admin_support import ADMIN_TOKEN, start
+from exchange_support import KE_HOACH, NOI_VU, TAI_CHINH, UBND
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from rest_support import RestNode, serve
@@ -31,7 +35,7 @@ from axis.settings import RestSettings
 HEADERS = (signing.SYSTEM_ID_HEADER, signing.TIMESTAMP_HEADER, signing.SIGNATURE_HEADER)
 # Per operation and mode. `make test` runs a fixed, reproducible set; a deeper random hunt:
 # AXIS_SCHEMATHESIS_EXAMPLES=300 AXIS_SCHEMATHESIS_RANDOM=1 pytest tests/test_rest_schemathesis.py
-EXAMPLES = int(os.environ.get("AXIS_SCHEMATHESIS_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("AXIS_SCHEMATHESIS_EXAMPLES", "60"))
 RANDOM = os.environ.get("AXIS_SCHEMATHESIS_RANDOM") == "1"
 CHECKS: list[CheckFunction] = [
     not_a_server_error,
@@ -50,9 +54,16 @@ class SignedSession(requests.auth.AuthBase):
         self.system_id, self.secret = rest.credential(agency_id)
         self.clock = rest.t.clock
         self.micros = 0
-        self.signed = self.unsigned = 0
+        self.signed = self.unsigned = self.admin = 0
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        if (r.path_url or "").startswith("/admin/"):
+            # The admin API: schemathesis fills the bearer header when its case carries
+            # credentials (our token replaces its value) and leaves it out to test absence.
+            if "authorization" in {k.lower() for k in r.headers}:
+                r.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+                self.admin += 1
+            return r
         # Schemathesis fills the three security headers when its case carries credentials
         # and leaves them out to test their absence: sign the first kind only.
         present = {k.lower() for k in r.headers}
@@ -75,9 +86,9 @@ class SignedSession(requests.auth.AuthBase):
 
 
 @pytest.fixture(scope="module")
-def rest(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestNode]:
-    pki_dir = tmp_path_factory.mktemp("pki")
-    t = start_node(tmp_path_factory.mktemp("node"), pki_dir, make_pki(pki_dir))
+def rest(tmp_path_factory: pytest.TempPathFactory, pki_dirs: tuple[Path, Path]
+         ) -> Iterator[RestNode]:
+    t = start(tmp_path_factory.mktemp("node"), *pki_dirs)  # with administrator tokens
     # Generous limits: the run is about the schema, not about the rate limit.
     with serve(t, RestSettings(rate_per_minute=100_000, burst=100_000)) as r:
         ubnd = r.client(UBND)
@@ -105,7 +116,10 @@ def api_schema(rest: RestNode) -> Any:
 
 
 def operations(api_schema: Any) -> list[Any]:
-    return [result.ok() for result in api_schema.get_all_operations()]
+    """Every operation; the admin API's last, so that what it changes (an agency
+    suspended, a credential revoked) cannot starve the agency API's run."""
+    ops = [result.ok() for result in api_schema.get_all_operations()]
+    return sorted(ops, key=lambda op: (op.path.startswith("/admin/"), op.label))
 
 
 # Driven by hand rather than with `schema.parametrize()`: schemathesis' lazy pytest loader
@@ -114,6 +128,7 @@ def operations(api_schema: Any) -> list[Any]:
 def test_api_conforms_to_its_schema(api_schema: Any, session: requests.Session,
                                     mode: GenerationMode) -> None:
     failures: dict[str, str] = {}
+    figures: dict[str, collections.Counter[int]] = {}
     # Valid cases always carry the headers (the session signs them); invalid ones also
     # test their absence.
     fixed = {h: "-" for h in HEADERS} if mode is GenerationMode.POSITIVE else None
@@ -124,19 +139,28 @@ def test_api_conforms_to_its_schema(api_schema: Any, session: requests.Session,
         def check(case: Any) -> None:
             case.call_and_validate(session=session, checks=CHECKS)
 
+        before: collections.Counter[int] = collections.Counter(
+            session.statuses)  # type: ignore[attr-defined]
         try:
             check()
         except Unsatisfiable:
             assert mode is GenerationMode.NEGATIVE  # no parameters: nothing to get wrong
         except Exception as exc:  # collect every operation's failure, then report all
             failures[op.label] = f"{type(exc).__name__}: {exc}"[:3000]
+        figures[op.label] = session.statuses - before  # type: ignore[attr-defined]
+    print(f"\nschemathesis {mode.name.lower()}, {EXAMPLES} examples per operation:")
+    for label, got in figures.items():
+        print(f"  {label}: {sum(got.values())} requests, statuses {dict(sorted(got.items()))}")
     assert not failures, "\n\n".join(f"{k}\n{v}" for k, v in failures.items())
     # The run reached the API itself, signed, not only the authentication in front of it.
     statuses = session.statuses  # type: ignore[attr-defined]
     assert isinstance(session.auth, SignedSession) and session.auth.signed > 0
-    assert statuses[200] > 0 and statuses[401] > 0, statuses
-    if mode is GenerationMode.NEGATIVE:
-        assert statuses[422] > 0, statuses
+    assert statuses[200] > 0, statuses
+    assert session.auth.admin > 0  # the admin API was reached with its token
+    if mode is GenerationMode.POSITIVE:  # every operation, agency and admin, was called
+        assert all(figures.values()), figures
+    if mode is GenerationMode.NEGATIVE:  # absent credentials, and invalid parameters
+        assert statuses[401] > 0 and statuses[422] > 0, statuses
 
 
 def test_the_schema_is_the_one_served(api_schema: Any, rest: RestNode) -> None:

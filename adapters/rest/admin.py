@@ -64,6 +64,7 @@ NO_STORE = {"Cache-Control": "no-store"}  # answers that carry a secret
 OWN_ROUTES = frozenset({"state", "certificates"})
 
 _ERRORS = {
+    400: "the registry refuses the entry (registry.invalid_*, registry.reason_missing)",
     401: "no valid administrator token (auth.admin_required)",
     403: "the token's role does not allow this route (auth.admin_forbidden)",
     404: "no such agency, credential or delivery",
@@ -73,7 +74,10 @@ _ERRORS = {
 
 
 def _responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": ErrorBody, "description": _ERRORS[s]} for s in (401, 403, *statuses)}
+    # A route that reads input (422) can also meet the registry's own refusals (400).
+    extra = (400,) if 422 in statuses else ()
+    return {s: {"model": ErrorBody, "description": _ERRORS[s]}
+            for s in (401, 403, *statuses, *extra)}
 
 
 class ReasonIn(BaseModel):
