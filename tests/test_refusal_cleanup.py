@@ -22,7 +22,7 @@ from exchange_support import KE_HOACH, NOI_VU, TAI_CHINH, UBND, TestNode
 from adapters.store.blobs import FileBlobs
 from axis import errors
 from axis.clock import VN_TZ
-from axis.edxml.model import Business, BusinessType, StatusCode
+from axis.edxml.model import Business, BusinessType, ReplacementInfo, StatusCode
 from axis.errors import AxisError
 from axis.route import orphans
 from axis.route.model import TrailEvent
@@ -154,6 +154,22 @@ def test_the_owner_may_update_and_replace_and_the_trail_links_only_that(t: TestN
     links = [e.detail for e in t.node.exchange.trail(doc_id)
              if e.event is TrailEvent.SUPERSEDED]
     assert links == [f"replace by {UBND},{t.clock.now():%Y/%m/%d},310/UBND-VP"]
+
+
+def test_a_replacement_list_naming_another_agencys_document_is_refused(t: TestNode) -> None:
+    """Every document a ReplacementInfoList names must be the sender's own, not only the
+    first (the one the trail links)."""
+    mine, _ = _original(t)
+    theirs, raw = t.document(TAI_CHINH, (NOI_VU,), 320)
+    t.node.exchange.submit(raw)
+    business = Business(doc_type=BusinessType.REPLACE, reason="Thay thế", replacements=(
+        ReplacementInfo(mine), ReplacementInfo(theirs)))
+    with pytest.raises(AxisError) as info:
+        t.node.exchange.submit(t.document(UBND, (NOI_VU,), 321, business=business)[1])
+    assert info.value.code is errors.UPDATE_TARGET_UNKNOWN and theirs in info.value.detail
+    only_mine = Business(doc_type=BusinessType.REPLACE, reason="Thay thế",
+                         replacements=(ReplacementInfo(mine),))
+    t.node.exchange.submit(t.document(UBND, (NOI_VU,), 322, business=only_mine)[1])
 
 
 def test_a_duplicate_of_an_accepted_package_keeps_its_bytes(t: TestNode) -> None:

@@ -55,11 +55,13 @@ def check_owner(tx: RouteTx, package: Package) -> None:
         BusinessType.UPDATE, BusinessType.REPLACE
     ):
         return
-    target = target_of(package)
-    if not any(d.business_type != int(BusinessType.REVOKE)
-               for d in tx.deliveries_of_document(package.sender_id, target, Kind.EDOC)):
-        raise errors.UPDATE_TARGET_UNKNOWN.error(
-            f"{target!r} was not sent by {package.sender_id} through this node")
+    # Every document it names, not only the one the trail links (`target_of`): a
+    # recipient's system may act on each entry of a ReplacementInfoList.
+    for target in package.target_document_ids or (target_of(package),):
+        if not any(d.business_type != int(BusinessType.REVOKE)
+                   for d in tx.deliveries_of_document(package.sender_id, target, Kind.EDOC)):
+            raise errors.UPDATE_TARGET_UNKNOWN.error(
+                f"{target!r} was not sent by {package.sender_id} through this node")
 
 
 def copies_for(tx: RouteTx, package: Package, recipient_id: str) -> list[Delivery]:
