@@ -145,7 +145,7 @@ class World:
     def start(self, order: Sequence[str], *, name: str = "node", wait_go: bool = False,
               worker_every: int = 10, lines: Lines | None = None,
               sigkill_after_accepts: int = 0, take: Sequence[str] = (),
-              reconcile_after_s: int = 0) -> Child:
+              reconcile_after_s: int = 0, reconcile_each_pass: bool = False) -> Child:
         """A node process submitting `order` (file names), lines readable at once."""
         self.runs += 1
         run_dir = self.tmp / f"run-{self.runs:02d}-{name}"
@@ -165,8 +165,10 @@ class World:
             args += ["--sigkill-after-accepts", str(sigkill_after_accepts)]
         if take:
             args += ["--take", ",".join(take)]
-        if reconcile_after_s:  # and a pass after each delivery pass, as the scheduler runs
-            args += ["--reconcile-after", str(reconcile_after_s), "--reconcile-each-pass"]
+        if reconcile_after_s:  # the bound of the pass at start (and of the scheduled ones)
+            args += ["--reconcile-after", str(reconcile_after_s)]
+        if reconcile_each_pass:  # a pass after each delivery pass, as the scheduler runs
+            args.append("--reconcile-each-pass")
         child = Child(f"{name}#{self.runs}", args, run_dir / "stderr.txt", lines)
         self.children.append(child)
         return child
