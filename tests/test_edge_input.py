@@ -106,10 +106,15 @@ def test_two_edoc_files_or_two_message_types_are_refused(rest: RestNode, client:
     twice = (b'--b\r\nContent-Disposition: form-data; name="messageType"\r\n'
              b'Content-Disposition: form-data; name="edocFile"\r\n\r\n' + first +
              b"\r\n--b--\r\n")
-    refused(send(client, "POST", "/v1/sendEdoc", content=twice,
-                 headers={"Content-Type": "multipart/form-data; boundary=b"}),
-            422, "api.duplicate_parameter")
+    r = send(client, "POST", "/v1/sendEdoc", content=twice,
+             headers={"Content-Type": "multipart/form-data; boundary=b"})
+    refused(r, 422, "api.duplicate_parameter")
     assert _accepted(rest) == before
+    # Refused at the edge, before the exchange: journaled with its error id all the same
+    # (issue 8, item 10: every refusal, wherever it is decided).
+    entries = {e.subject: e for e in rest.t.node.store.journal()
+               if e.kind == "package.refused"}
+    assert entries[r.json()["error_id"]].payload["code"] == "api.duplicate_parameter"
     # Once each: accepted.
     body, ctype = _multipart([("edocFile", first), ("messageType", b"edoc")])
     assert send(client, "POST", "/v1/sendEdoc", content=body,

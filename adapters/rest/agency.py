@@ -30,6 +30,7 @@ from axis import errors
 from axis.auth.visibility import visible
 from axis.clock import as_vietnam, iso
 from axis.edxml.model import Kind
+from axis.errors import SenderFault
 from axis.registry.model import AgencyState
 from axis.route.model import Receipt, TransportState
 
@@ -178,13 +179,17 @@ def router() -> APIRouter:
         """Send a document or a status package (Art. 7.1: signed; the signed sender must
         be the authenticated agency or one of its child units)."""
         node = node_of(request)
-        raw, form_type = package_of(request.headers.get("content-type", ""), auth.body)
-        if len(raw) > node.settings.edxml.max_package_bytes:
-            raise errors.TOO_LARGE.error(f"{len(raw)} bytes")
-        given = [t for t in (messageType, messagetype, form_type) if t is not None]
-        if len(given) > 1:  # query, header and form field: one of them, not a vote
-            raise errors.API_DUPLICATE_PARAMETER.error(
-                "messageType: give it once (query, header or form field)")
+        try:
+            raw, form_type = package_of(request.headers.get("content-type", ""), auth.body)
+            if len(raw) > node.settings.edxml.max_package_bytes:
+                raise errors.TOO_LARGE.error(f"{len(raw)} bytes")
+            given = [t for t in (messageType, messagetype, form_type) if t is not None]
+            if len(given) > 1:  # query, header and form field: one of them, not a vote
+                raise errors.API_DUPLICATE_PARAMETER.error(
+                    "messageType: give it once (query, header or form field)")
+        except SenderFault as exc:  # refused before the exchange: journaled all the same
+            node.exchange.refused(exc, auth.body)
+            raise
         declared = given[0] if given else None
         me = auth.caller.agency_id
         receipt = node.exchange.submit(

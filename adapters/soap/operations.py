@@ -36,6 +36,7 @@ from axis.auth.gate import Caller
 from axis.auth.visibility import visible
 from axis.clock import as_vietnam, iso
 from axis.edxml.model import Kind
+from axis.errors import SenderFault
 from axis.registry.model import AgencyState
 from axis.route.model import TransportState
 
@@ -150,12 +151,16 @@ def _answer(operation: str, fields: Mapping[str, Any]) -> etree._Element:
 # --- the operations --------------------------------------------------------------------
 
 def send_edoc(node: Node, caller: Caller, f: Mapping[str, str]) -> etree._Element:
-    declared = _choice(f, "messageType", _MESSAGE_TYPES)
-    raw = _base64(f, "edoc")
-    if not raw.strip():
-        raise errors.EMPTY.error("send the package, base64, as edoc")
-    if len(raw) > node.settings.edxml.max_package_bytes:
-        raise errors.TOO_LARGE.error(f"{len(raw)} bytes")
+    try:
+        declared = _choice(f, "messageType", _MESSAGE_TYPES)
+        raw = _base64(f, "edoc")
+        if not raw.strip():
+            raise errors.EMPTY.error("send the package, base64, as edoc")
+        if len(raw) > node.settings.edxml.max_package_bytes:
+            raise errors.TOO_LARGE.error(f"{len(raw)} bytes")
+    except SenderFault as exc:  # refused before the exchange: journaled all the same
+        node.exchange.refused(exc, f.get("edoc", "").encode("utf-8", "replace"))
+        raise
     me = caller.agency_id
     receipt = node.exchange.submit(
         raw, kind=Kind(declared) if declared else None,

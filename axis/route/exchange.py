@@ -130,10 +130,14 @@ class Exchange:
             with self.store.transaction() as tx:
                 return self._accept(tx, raw, checked, plan.recipients, at)
         except SenderFault as exc:
-            self._refused(exc, raw, at)
+            self.refused(exc, raw, at)
             raise
 
-    def _refused(self, exc: AxisError, raw: bytes, at: datetime) -> None:
+    def refused(self, exc: AxisError, raw: bytes, at: datetime | None = None) -> None:
+        """Journal a refused submission with its error id; the bytes are not kept. Also
+        called by the edges for what they refuse before `submit` (a body too large, an
+        ambiguous request), so every refused package leaves its trace (issue 8, item 10)."""
+        at = at or self.clock.now()
         exc.error_id = exc.error_id or self.new_id()
         with self.store.transaction() as tx:
             tx.append_journal(at, "package.refused", exc.error_id, {
