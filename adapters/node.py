@@ -25,8 +25,10 @@ from adapters.store.db import database_url, make_engine
 from adapters.store.migrate import upgrade
 from adapters.store.registry_repo import SqlRegistryStore
 from adapters.store.route_repo import SqlRouteStore
+from axis.app.agency import AgencyOperations
 from axis.auth import keys, signing
-from axis.calendar import WorkCalendar, load_calendar
+from axis.calendar import WorkCalendar
+from axis.calendar_file import load_calendar
 from axis.clock import Clock, SystemClock
 from axis.edxml.validate import Validator
 from axis.registry.bindings import RegistryBindings
@@ -57,6 +59,7 @@ class Node:
     metrics: NodeMetrics
     pusher: PushDeliverer  # push-mode agencies; the server runs its loop (rest/app.py)
     http: httpx.Client
+    agency: AgencyOperations  # what the agency API's edges (REST, SOAP) call
 
     def close(self) -> None:
         self.http.close()
@@ -155,7 +158,10 @@ def build_node(
     pusher = PushDeliverer(
         exchange=exchange, directory=registry, http=http, secret_for=secret_for, clock=clk,
         random=random.SystemRandom().random, settings=settings.push, observer=metrics)
+    agency = AgencyOperations(exchange=exchange, directory=registry, trails=store,
+                              max_package_bytes=settings.edxml.max_package_bytes,
+                              on_queued=worker.wake.set)
     node = Node(settings, engine, registry, store, the_broker, exchange, worker, stage,
-                signer, calendar, metrics, pusher, http)
+                signer, calendar, metrics, pusher, http, agency)
     metrics.attach(node)
     return node

@@ -8,15 +8,15 @@ rest, national holidays and the make-up Saturdays the Government trades for brid
 None of that can be computed reliably (lunar dates, yearly decisions), so it is read from
 an operator-maintained TOML file (`axis/_data/config/calendar.toml`) and validated strictly at load
 time: a wrong calendar would silently move every deadline.
+
+Layers, one way only: `axis.clock` (instants, the +07:00 zone) ← this module (the
+calendar's types and arithmetic) ← `axis.calendar_file` (reading the TOML file).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Final
 
 from axis.clock import VN_TZ, as_vietnam
@@ -29,16 +29,8 @@ SEARCH_LIMIT_DAYS: Final = 400
 
 MonthDay = tuple[int, int]
 
-_WEEKDAYS: Final[Mapping[str, int]] = {
-    name: i
-    for i, name in enumerate(
-        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-    )
-}
-_MONTH_DAY = re.compile(r"(\d{2})-(\d{2})")
-_HH_MM = re.compile(r"(\d{2}):(\d{2})")
 # A leap year, so that 29 February must be covered by a schedule too.
-_COVERAGE_YEAR: Final = 2024
+COVERAGE_YEAR: Final = 2024
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,8 +204,8 @@ def _validate(cal: WorkCalendar) -> None:
     for schedule in cal.schedules:
         _validate_sessions(schedule)
     # Each day of the year must have exactly one schedule, or office hours are ambiguous.
-    day = date(_COVERAGE_YEAR, 1, 1)
-    while day.year == _COVERAGE_YEAR:
+    day = date(COVERAGE_YEAR, 1, 1)
+    while day.year == COVERAGE_YEAR:
         matching = [s.name for s in cal.schedules if s.applies_to(day)]
         if len(matching) != 1:
             what = "no schedule" if not matching else f"several schedules {matching}"
@@ -257,10 +249,3 @@ def _validate_sessions(schedule: Schedule) -> None:
 def _hm(t: time) -> str:
     return f"{t.hour:02d}:{t.minute:02d}"
 
-
-def load_calendar(path: Path) -> WorkCalendar:
-    """Read and validate a calendar file (format: `axis/_data/config/calendar.toml`); raises
-    `node.config_invalid` naming the file and the first problem found."""
-    from axis.calendar_file import read_calendar  # the parser needs this module's types
-
-    return read_calendar(path)

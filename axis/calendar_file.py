@@ -10,22 +10,22 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Final
 
-from axis.calendar import (
-    _COVERAGE_YEAR,
-    _HH_MM,
-    _MONTH_DAY,
-    _WEEKDAYS,
-    MonthDay,
-    Schedule,
-    Session,
-    WorkCalendar,
-)
+from axis.calendar import COVERAGE_YEAR, MonthDay, Schedule, Session, WorkCalendar
 from axis.errors import CONFIG_INVALID, AxisError
+
+_WEEKDAYS: Final[Mapping[str, int]] = {
+    name: i
+    for i, name in enumerate(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    )
+}
+_MONTH_DAY = re.compile(r"(\d{2})-(\d{2})")
+_HH_MM = re.compile(r"(\d{2}):(\d{2})")
 
 # --- loading ------------------------------------------------------------------------------
 
 
-def read_calendar(path: Path) -> WorkCalendar:
+def load_calendar(path: Path) -> WorkCalendar:
     """Read and validate a calendar file (format: `axis/_data/config/calendar.toml`).
 
     Raises `node.config_invalid` naming the file and the first problem found.
@@ -46,7 +46,7 @@ def read_calendar(path: Path) -> WorkCalendar:
 
 
 class _Invalid(Exception):
-    """A problem in the file's content, reported with the file name by `read_calendar`."""
+    """A problem in the file's content, reported with the file name by `load_calendar`."""
 
 
 _TOP_KEYS: Final = frozenset({"weekend", "fixed_holidays", "schedules", "years"})
@@ -141,7 +141,7 @@ def _month_day(value: object, where: str) -> MonthDay:
         raise _Invalid(f'{where}: {value!r} is not a month-day "MM-DD"')
     month, day = int(m[1]), int(m[2])
     try:
-        date(_COVERAGE_YEAR, month, day)  # leap year: "02-29" is allowed
+        date(COVERAGE_YEAR, month, day)  # leap year: "02-29" is allowed
     except ValueError:
         raise _Invalid(f"{where}: {value!r} is not a real month-day") from None
     return (month, day)

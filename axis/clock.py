@@ -1,15 +1,18 @@
-"""Vietnam time: the node's clock, wire formats, office hours and working days.
+"""Vietnam time: the node's clock and wire formats.
 
 Vietnam is UTC+07:00 all year (no daylight saving). Everything of the node's own is
 ISO 8601 with the +07:00 offset (Art. 11.3); edXML carries local times without an
 offset, converted here at the edge.
+
+The bottom layer of time: the calendar of office hours and working days (`axis.calendar`,
+read from its file by `axis.calendar_file`) builds on this module, never the reverse.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 VN_TZ = timezone(timedelta(hours=7), "ICT")
 
@@ -110,21 +113,3 @@ def format_wire_timestamp(instant: datetime) -> str:
     t = as_vietnam(instant)
     return f"{format_wire_date(t.date())} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
 
-
-# The calendar (office hours, Art. 11.2; working days, Art. 16) lives in axis.calendar,
-# which itself needs VN_TZ and as_vietnam from here. It is re-exported lazily (PEP 562):
-# a plain import at this point would fail whenever axis.calendar is imported first.
-# The redundant aliases mark an explicit re-export for mypy --strict.
-if TYPE_CHECKING:
-    from axis.calendar import WorkCalendar as WorkCalendar  # noqa: PLC0414
-    from axis.calendar import load_calendar as load_calendar  # noqa: PLC0414
-
-_CALENDAR_NAMES = frozenset({"WorkCalendar", "load_calendar"})
-
-
-def __getattr__(name: str) -> object:
-    if name in _CALENDAR_NAMES:
-        from axis import calendar
-
-        return getattr(calendar, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

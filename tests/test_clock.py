@@ -18,16 +18,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from axis.calendar import SEARCH_LIMIT_DAYS, Schedule, Session
+from axis.calendar import SEARCH_LIMIT_DAYS, Schedule, Session, WorkCalendar
+from axis.calendar_file import load_calendar
 from axis.clock import (
     VN_TZ,
     FixedClock,
-    WorkCalendar,
     as_vietnam,
     format_wire_date,
     format_wire_timestamp,
     iso,
-    load_calendar,
     parse_wire_date,
     parse_wire_timestamp,
 )
