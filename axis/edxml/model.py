@@ -245,12 +245,6 @@ class DocumentHeader:
     response_for: tuple[ResponseFor, ...] = ()
     steering_type: int | None = None
 
-    @property
-    def document_ref(self) -> DocumentRef | None:
-        from axis.edxml.identifiers import parse_document_id
-
-        return parse_document_id(self.document_id)
-
 
 @dataclass(frozen=True, slots=True)
 class StatusHeader:
