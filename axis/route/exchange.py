@@ -214,7 +214,7 @@ class Exchange:
         if recall.is_recall(package):
             # Art. 9.3: copies not yet taken are withdrawn here and answered 15 on the
             # recipient's behalf; a copy already taken gets the recall delivered.
-            withdrawn = recall.withdraw(self, tx, package, recipient_id, at)
+            withdrawn = recall.withdraw(self.emit_status, tx, package, recipient_id, at)
             if withdrawn is not None:
                 return withdrawn
         delivery = self.enqueue(tx, package, sha, recipient_id, at, key, origin="sender")

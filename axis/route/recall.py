@@ -17,17 +17,26 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from axis import errors
 from axis.edxml.model import BusinessType, Kind, Package, StatusCode, StatusPackage
 from axis.route.model import Delivery, DeliveryReceipt, DeliveryState, TrailEntry, TrailEvent
 from axis.route.ports import RouteTx
 
-if TYPE_CHECKING:
-    from axis.route.exchange import Exchange
-
 _NOT_TAKEN = (DeliveryState.QUEUED, DeliveryState.AVAILABLE)
+
+
+class EmitStatus(Protocol):
+    """Queue a node-signed status on a recipient's behalf (`Exchange.emit_status`).
+
+    Passed in rather than imported, so that this module only depends on the ports and the
+    exchange on it, never the reverse."""
+
+    def __call__(
+        self, tx: RouteTx, *, on_behalf_of: str, original_sender: str, document_id: str,
+        code: StatusCode, at: datetime,
+    ) -> object: ...
 
 
 def is_recall(package: Package) -> bool:
@@ -87,7 +96,7 @@ def lock_copies(tx: RouteTx, package: Package) -> None:
 
 
 def withdraw(
-    exchange: Exchange, tx: RouteTx, package: Package, recipient_id: str, at: datetime
+    emit_status: EmitStatus, tx: RouteTx, package: Package, recipient_id: str, at: datetime
 ) -> DeliveryReceipt | None:
     """Withdraw the recipient's untaken copies; None when the recall must be delivered."""
     target = target_of(package)
@@ -111,8 +120,8 @@ def withdraw(
                                 detail="withdrawn before delivery / thu hồi trước khi nhận"))
         tx.append_journal(at, "delivery.withdrawn", locked.delivery_id, {
             "recipient": recipient_id, "document_id": target, "by": package.sender_id})
-    exchange.emit_status(tx, on_behalf_of=recipient_id, original_sender=package.sender_id,
-                         document_id=target, code=StatusCode.AGREED, at=at)
+    emit_status(tx, on_behalf_of=recipient_id, original_sender=package.sender_id,
+                document_id=target, code=StatusCode.AGREED, at=at)
     return DeliveryReceipt(recipient_id, pending[0].delivery_id)
 
 
