@@ -18,8 +18,9 @@ import httpx
 from sqlalchemy import Engine
 
 from adapters.amqp.memory import InProcessBroker
+from adapters.metrics.collectors import ScrapeSources
+from adapters.metrics.instruments import MeteredExchange, NodeMetrics
 from adapters.push.deliverer import PushDeliverer
-from adapters.rest.metrics import MeteredExchange, NodeMetrics
 from adapters.store.blobs import FileBlobs
 from adapters.store.db import database_url, make_engine
 from adapters.store.migrate import upgrade
@@ -36,6 +37,7 @@ from axis.registry.model import AgencyState, DeliveryMode
 from axis.registry.service import Registry
 from axis.route.broker import BrokerPort
 from axis.route.exchange import Checked, Exchange
+from axis.route.model import DeliveryState
 from axis.route.worker import Worker
 from axis.settings import Settings
 from axis.trust import setup as trust_setup
@@ -163,5 +165,32 @@ def build_node(
                               on_queued=worker.wake.set)
     node = Node(settings, engine, registry, store, the_broker, exchange, worker, stage,
                 signer, calendar, metrics, pusher, http, agency)
-    metrics.attach(node)
+    metrics.attach(scrape_sources(node))
     return node
+
+
+def scrape_sources(node: Node) -> ScrapeSources:
+    """What `/metrics` reads at scrape time, from the node's parts."""
+
+    def deliveries() -> dict[DeliveryState, int]:
+        with node.store.transaction() as tx:
+            return {state: tx.count_deliveries(state) for state in DeliveryState}
+
+    def outbox_pending() -> int:
+        with node.store.transaction() as tx:
+            return tx.pending_outbox()
+
+    def queue_depths() -> dict[str, int]:
+        limit = node.settings.admin.metrics_max_agencies  # bounded: one label per agency
+        agencies = node.registry.list(state=AgencyState.ACTIVE)[:limit]
+        return {a.agency_id: node.broker.depth(a.agency_id) for a in agencies}
+
+    return ScrapeSources(
+        now=node.exchange.clock.now,
+        deliveries=deliveries,
+        outbox_pending=outbox_pending,
+        stranded=node.worker.stranded,
+        queue_depths=queue_depths,
+        certificate_expires=lambda: node.signer.cert.not_valid_after_utc,
+        crl_ages=node.trust.crls.ages,
+    )

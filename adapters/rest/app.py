@@ -1,6 +1,6 @@
 """The HTTP edge: health and readiness, and with a node the agency API (/v1, issue 5;
 adapters/rest/agency.py, docs/api.md), the admin and operator API (/admin/v1,
-adapters/rest/admin.py) and /metrics (adapters/rest/metrics.py, docs/operations.md).
+adapters/rest/admin.py) and /metrics (adapters/metrics/, docs/operations.md).
 Errors leave as JSON (adapters/rest/errors.py).
 
 When given a node, the app owns its background work for the server's lifetime
@@ -24,6 +24,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from adapters.jobs.background import Background
+from adapters.metrics.collectors import HealthCollector
 from adapters.node import Node
 from adapters.rest import admin, agency, docs_assets
 from adapters.rest import errors as rest_errors
@@ -31,7 +32,6 @@ from adapters.rest import health as probes
 from adapters.rest.access import AccessLog
 from adapters.rest.admin_auth import authenticate, error_response
 from adapters.rest.auth import SECURITY_SCHEMES, build_auth
-from adapters.rest.metrics import HealthCollector
 from adapters.soap import mount as mount_soap
 from axis.clock import Clock, SystemClock
 from axis.errors import AxisError
