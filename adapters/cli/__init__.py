@@ -13,6 +13,7 @@ from adapters.cli import (
     admin_cmd,
     agency_cmd,
     audit_cmd,
+    bench_cmd,
     credentials_cmd,
     demo_cmd,
     edxml_cmd,
@@ -26,7 +27,7 @@ from axis.settings import Settings, load_settings
 
 # credentials_cmd joins `registry` as `axis registry credentials`: it comes after it.
 COMMANDS = (serve_cmd, edxml_cmd, pki_cmd, registry_cmd, credentials_cmd, audit_cmd, trail_cmd,
-            agency_cmd, admin_cmd, demo_cmd)
+            agency_cmd, admin_cmd, demo_cmd, bench_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,123 @@
+"""The run's outputs: report.json, summary.md and chart.png (throughput and latency
+against offered load), and the node/ceiling ratios printed at the end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def ratios(report: dict[str, Any]) -> dict[str, float]:
+    """Node accepted/s over each ceiling's rate (same run, same payloads)."""
+    steps = report["steps"]
+    if not steps:
+        return {}
+    best = max(s["send"]["accepted_per_s"] for s in steps)
+    c = report["ceilings"]
+    out = {}
+    if c.get("null_http"):
+        out["node/null_http"] = best / max(c["null_http"]["send"]["accepted_per_s"], 1e-9)
+    if c.get("postgres"):
+        out["node/postgres_commit"] = best / max(c["postgres"]["commits_per_s"], 1e-9)
+    if c.get("rabbitmq"):
+        out["node/rabbitmq_publish"] = best / max(c["rabbitmq"]["published_per_s"], 1e-9)
+    if c.get("sqlite"):
+        out["node/sqlite_commit"] = best / max(c["sqlite"]["commits_per_s"], 1e-9)
+    return out
+
+
+def write(out: Path, report: dict[str, Any]) -> None:
+    report["ratios"] = ratios(report)
+    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    (out / "summary.md").write_text(markdown(report))
+    chart(out / "chart.png", report)
+
+
+def _ms(lat: dict[str, float], key: str) -> str:
+    return f"{lat[key]:.0f}" if lat else "–"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    o = report["options"]
+    lines = [
+        f"# axis bench: {o['size']}, {o['recipients']} recipient(s), {o['backend']}",
+        "",
+        f"`{report['command']}`",
+        "",
+        f"{report['started_at']} · {report['machine']['cpus']} CPUs · load average "
+        f"{report['machine']['loadavg_start']} at start, {report['machine']['loadavg_end']} at "
+        f"end · node processes: {', '.join(report['node']['roles'])} · "
+        f"package {report['package_bytes']} bytes, {o['urgent_share']:.0%} urgent",
+        "",
+        "| offered | accepted/s | copies/s | receipt p50 / p99 ms | takes/s | takes/s while "
+        "sending | available p50 / p99 ms (urgent p50) | node CPU ms / package | "
+        "peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in report["steps"]:
+        send, take, lat = s["send"], s["take"], s["send"]["receipt_latency"]
+        av, avu = take["available_latency"], take["available_latency_urgent"]
+        lines.append(
+            f"| {s['offered']} | {send['accepted_per_s']:.1f} | {send['copies_per_s']:.1f} | "
+            f"{_ms(lat, 'p50_ms')} / {_ms(lat, 'p99_ms')} | {take['takes_per_s']:.1f} | "
+            f"{take['takes_per_s_while_sending']:.1f} | {_ms(av, 'p50_ms')} / "
+            f"{_ms(av, 'p99_ms')} ({_ms(avu, 'p50_ms')}) | "
+            f"{s['cpu']['ms_per_accepted_while_sending']:.1f} (all work "
+            f"{s['cpu']['ms_per_accepted_total']:.1f}) | "
+            f"{s['peak_rss_mb']:.0f} |")
+    c = report["ceilings"]
+    lines += ["", "Ceilings (same run, same payloads):", ""]
+    if c.get("null_http"):
+        n = c["null_http"]["send"]
+        lines.append(f"- null HTTP endpoint, same client: {n['accepted_per_s']:.0f} req/s "
+                     f"(p99 {_ms(n['receipt_latency'], 'p99_ms')} ms)")
+    if c.get("rabbitmq"):
+        r = c["rabbitmq"]
+        lines.append(f"- RabbitMQ publish with confirms: {r['published_per_s']:.0f} msg/s; "
+                     f"consume: {r['consumed_per_s']:.0f} msg/s")
+    if c.get("postgres"):
+        p = c["postgres"]
+        lines.append(f"- PostgreSQL insert + commit, {p['connections']} connections: "
+                     f"{p['commits_per_s']:.0f} commits/s")
+    if c.get("sqlite"):
+        lines.append(f"- SQLite insert + commit: {c['sqlite']['commits_per_s']:.0f} commits/s")
+    lines += ["", "Ratios (best node accepted/s over the ceiling):", ""]
+    lines += [f"- {k}: {v:.3f}" for k, v in report["ratios"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def chart(path: Path, report: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = report["steps"]
+    x = [s["offered_value"] for s in steps]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=80)
+    left.plot(x, [s["send"]["accepted_per_s"] for s in steps], "o-", label="accepted/s")
+    left.plot(x, [s["take"]["takes_per_s"] for s in steps], "s-", label="takes/s")
+    null = report["ceilings"].get("null_http")
+    if null:
+        left.axhline(null["send"]["accepted_per_s"], ls="--", c="grey",
+                     label="null HTTP (ceiling)")
+        left.set_yscale("log")
+    left.set_xlabel(report["offered_unit"])
+    left.set_ylabel("per second")
+    left.legend(fontsize=7)
+    for key, label in (("p50_ms", "receipt p50"), ("p99_ms", "receipt p99")):
+        right.plot(x, [s["send"]["receipt_latency"].get(key, 0) for s in steps], "o-",
+                   label=label)
+    right.plot(x, [s["take"]["available_latency"].get("p50_ms", 0) for s in steps], "s-",
+               label="submit→available p50")
+    right.set_xlabel(report["offered_unit"])
+    right.set_ylabel("ms")
+    right.set_yscale("log")
+    right.legend(fontsize=7)
+    o = report["options"]
+    fig.suptitle(f"axis bench: {o['size']}, {o['recipients']} recipient(s), {o['backend']}",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,225 @@
+"""`axis bench`: one run = pre-signed packages, a node started as in production, steps of
+offered load (concurrencies, or open-loop rates), the ceilings, the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tools.bench import ceilings, load, node, packages, report, stats
+from tools.bench.options import POSTGRES_RABBIT, REPO
+
+RSS_MB = 1024 * 1024
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _steps(args: argparse.Namespace) -> tuple[str, list[tuple[str, float, int, float]]]:
+    """(unit, [(label, x, connections, rate)])."""
+    conns = [int(c) for c in str(args.concurrency).split(",") if c]
+    if args.rate:
+        rates = [float(r) for r in str(args.rate).split(",") if r]
+        return "offered packages/s (open loop)", [(f"{r:g}/s", r, conns[0], r) for r in rates]
+    return "connections (closed loop)", [(f"{c} conn", float(c), c, 0.0) for c in conns]
+
+
+def _package_count(args: argparse.Namespace, steps: int) -> int:
+    if args.packages:
+        return int(args.packages) * steps
+    per_s = {"5KB": 250, "360KB": 80, "45MB": 1}[args.size]
+    if args.rate:
+        per_s = int(max(float(r) for r in str(args.rate).split(",") if r)) + 1
+    return max(int(per_s * args.seconds), 20) * steps
+
+
+def _ceilings(args: argparse.Namespace) -> set[str]:
+    if args.ceilings == "none":
+        return set()
+    if args.ceilings == "auto":
+        return {"null", "rabbitmq", "postgres"} if args.backend == POSTGRES_RABBIT \
+            else {"null", "sqlite"}
+    return {c.strip() for c in str(args.ceilings).split(",") if c.strip()}
+
+
+def step(url: str, creds: dict[str, tuple[str, str]], pset: packages.PackageSet,
+         chunk: list[packages.Package], connections: int, rate: float, seconds: float,
+         out: Path, name: str, takers: dict[str, tuple[str, str]] | None, takers_n: int,
+         drain_s: float, sample: Callable[[], dict[int, float]] | None = None
+         ) -> dict[str, Any]:
+    """One step: a sender process (and a recipients' process) against `url`; `sample`
+    reads the node's CPU when the sending ends."""
+    ctx = multiprocessing.get_context("spawn")
+    plan = load.SendPlan(url, {p.sender: creds[p.sender] for p in chunk}, str(pset.directory),
+                         [(p.file, p.sender, p.document_id, p.urgent) for p in chunk],
+                         connections, rate, seconds, str(out / f"{name}-send.json"))
+    done, expected, until = ctx.Event(), ctx.Value("q", 0), ctx.Value("d", 0.0)
+    taker = None
+    if takers:
+        tplan = load.TakePlan(url, takers, min(takers_n, len(takers)),
+                              str(out / f"{name}-take.json"))
+        taker = ctx.Process(target=load.take, args=(tplan, done, expected, until))
+        taker.start()
+    sender = ctx.Process(target=load.send, args=(plan,))
+    sender.start()
+    sender.join()
+    if sample is not None:
+        result_cpu = sample()
+    send_data = json.loads(Path(plan.out).read_text())
+    result: dict[str, Any] = {"send": stats.sends(send_data)}
+    if sample is not None:
+        result["cpu_at_send_end"] = result_cpu
+    expected.value = result["send"]["copies_accepted"]
+    until.value = time.time() + drain_s
+    done.set()
+    result["send_ended_at"] = time.time()
+    if taker is not None:
+        taker.join()
+        result["take"] = stats.takes(send_data, json.loads(Path(tplan.out).read_text()))
+    return result
+
+
+def main(args: argparse.Namespace) -> int:
+    out = Path(args.out or REPO / "reports" / "bench" / datetime.now(UTC).strftime(
+        "%Y%m%dT%H%M%SZ"))
+    out.mkdir(parents=True, exist_ok=True)
+    unit, steps = _steps(args)
+    caps = node.capabilities()
+    workers = (1 if caps["worker"] else 0) if args.worker_processes == "auto" \
+        else int(args.worker_processes)
+    if workers and not caps["worker"]:
+        raise SystemExit("axis bench: this axis has no `axis worker` command yet")
+    if args.serve_workers > 1 and not caps["serve_workers"]:
+        raise SystemExit("axis bench: this axis serve has no --workers option yet")
+    print(f"axis bench: signing packages ({args.size}, {args.recipients} recipient(s))…",
+          file=sys.stderr)
+    count = _package_count(args, len(steps))
+    pset = packages.package_set(Path(args.cache), size=args.size, recipients=args.recipients,
+                                urgent_share=args.urgent_share, count=count)
+    rep: dict[str, Any] = {
+        "command": "axis bench " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["bench"]
+                                              else sys.argv[1:]),
+        "options": {k: v for k, v in vars(args).items() if k not in ("handler", "config")},
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "loadavg_start": _load()},
+        "package_bytes": pset.bytes_each, "offered_unit": unit, "capabilities": caps,
+        "steps": [], "ceilings": {},
+    }
+    per_step = len(pset.packages) // len(steps)
+    with node.services(args.backend, out) as svc:
+        data_dir = out / "var"
+        if data_dir.exists():  # a former run's state here would make every send a duplicate
+            shutil.rmtree(data_dir)
+        settings = node.settings_for(svc, data_dir, pset.anchors)
+        recipients = packages.used_recipients(args.recipients)
+        creds = node.prepare(settings, recipients)
+        takers = {a: creds[a] for a in recipients}
+        n = node.start(settings, out, _free_port(), serve_workers=args.serve_workers,
+                       worker_processes=workers, log_level=args.log_level)
+        rep["node"] = {"roles": n.roles, "url": n.url}
+        try:
+            for i, (label, x, conns, rate) in enumerate(steps):
+                chunk = list(pset.packages[i * per_step:(i + 1) * per_step])
+                print(f"axis bench: step {label} ({len(chunk)} packages ready)…",
+                      file=sys.stderr)
+                cpu0 = {pid: node.cpu_seconds(pid) for pid in n.pids()}
+                spy = _profile(n, out, args.seconds) if args.profile and i == 0 else None
+                r = step(n.url, creds, pset, chunk, conns, rate, args.seconds, out,
+                         f"step{i}", takers, args.takers, args.drain_seconds,
+                         sample=lambda: {p: node.cpu_seconds(p) for p in n.pids()})
+                pids = n.pids()
+                cpu_end = {pid: node.cpu_seconds(pid) for pid in pids}
+                if spy is not None:
+                    spy.wait(timeout=args.seconds + 60)
+                accepted = max(r["send"]["accepted"], 1)
+                sending = sum(v - cpu0.get(p, 0.0) for p, v in r.pop("cpu_at_send_end").items()) \
+                    if "cpu_at_send_end" in r else None
+                total = sum(v - cpu0.get(p, 0.0) for p, v in cpu_end.items())
+                r.update(label=label, offered=label, offered_value=x, connections=conns,
+                         rate=rate, loadavg_end=_load())
+                r["cpu"] = {
+                    "seconds_by_process": {f"{pids[p]}:{p}": cpu_end[p] - cpu0.get(p, 0.0)
+                                           for p in pids},
+                    "ms_per_accepted_total": 1000 * total / accepted,
+                    "ms_per_accepted_while_sending": 1000 * (sending if sending is not None
+                                                             else total) / accepted,
+                }
+                r["peak_rss_mb"] = max((node.peak_rss_bytes(p) for p in pids), default=0) / RSS_MB
+                r["peak_rss_mb_by_process"] = {f"{pids[p]}:{p}": node.peak_rss_bytes(p) / RSS_MB
+                                               for p in pids}
+                rep["steps"].append(r)
+        finally:
+            n.stop()
+    rep["ceilings"] = run_ceilings(args, pset, out, _ceilings(args))
+    rep["machine"]["loadavg_end"] = _load()
+    report.write(out, rep)
+    print(report.markdown(rep))
+    for k, v in rep["ratios"].items():
+        print(f"ratio {k}: {v:.3f}")
+    print(f"axis bench: report in {out}", file=sys.stderr)
+    return 0
+
+
+def run_ceilings(args: argparse.Namespace, pset: packages.PackageSet, out: Path,
+                 which: set[str]) -> dict[str, Any]:
+    seconds = args.ceiling_seconds or min(args.seconds, 10.0)
+    body = (pset.directory / pset.packages[0].file).read_bytes()
+    got: dict[str, Any] = {}
+    if "null" in which:
+        port = _free_port()
+        log = (out / "null-http.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "tools.bench.null_app:app",
+                                 "--host", "127.0.0.1", "--port", str(port),
+                                 "--log-level", "warning"], cwd=REPO, stdout=log, stderr=log)
+        try:
+            null = node.Node(f"http://127.0.0.1:{port}", [proc], ["null"])
+            node._wait_ready(null)
+            conns = int(str(args.concurrency).split(",")[-1])
+            fake = {s: ("null", "null") for s in packages.SENDERS}
+            # Packages again: the null endpoint does not care that they were sent before.
+            chunk = list(pset.packages) * 4
+            got["null_http"] = step(null.url, fake, pset, chunk, conns, 0.0, seconds, out,
+                                    "null", None, 0, 0.0)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    if "rabbitmq" in which:
+        got["rabbitmq"] = ceilings.rabbitmq(node.RABBITMQ_URL.rstrip("/") + "/%2F", body,
+                                            seconds)
+    if "postgres" in which:
+        got["postgres"] = ceilings.postgres(node.POSTGRES_URL, body, seconds,
+                                            int(str(args.concurrency).split(",")[-1]))
+    if "sqlite" in which:
+        got["sqlite"] = ceilings.sqlite(out, body, seconds)
+    return got
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _profile(n: node.Node, out: Path, seconds: float) -> subprocess.Popen[bytes] | None:
+    """py-spy on the serve process (and its children) for the step's sending time."""
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        print("axis bench: --profile needs py-spy (pip install py-spy)", file=sys.stderr)
+        return None
+    return subprocess.Popen([str(spy), "record", "--pid", str(n.processes[0].pid),
+                             "--subprocesses", "--duration", str(int(seconds)), "--rate", "100",
+                             "--format", "raw", "--output", str(out / "profile.txt")],
+                            stdout=subprocess.DEVNULL, stderr=(out / "py-spy.log").open("wb"))
