@@ -84,10 +84,6 @@ class NodeScheduler:
             raise KeyError(name)
         self._scheduler.modify_job(name, next_run_time=datetime.now(UTC))
 
-    def run_now(self, name: str) -> bool:
-        """Run `name` in the calling thread; True when it succeeded."""
-        return self._run(name)
-
     def _run(self, name: str) -> bool:
         job = self.jobs[name]
         with self._locks[name]:

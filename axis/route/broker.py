@@ -22,7 +22,7 @@ Semantics every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -68,8 +68,3 @@ class BrokerPort(Protocol):
         """Messages parked in the dead-letter queue (for operators; ack to drop them)."""
 
     def close(self) -> None: ...
-
-
-def ensure_agencies(broker: BrokerPort, agency_ids: Iterable[str]) -> None:
-    for agency_id in agency_ids:
-        broker.ensure_agency(agency_id)

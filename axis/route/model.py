@@ -8,7 +8,7 @@ or WITHDRAWN (recalled before it was taken, Art. 9.3) or FAILED (dead-lettered).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
@@ -137,7 +137,6 @@ class Receipt:
     deliveries: tuple[DeliveryReceipt, ...]
     warnings: tuple[str, ...] = ()
     journal_seq: int = 0
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def duplicate(self) -> bool:
