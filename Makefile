@@ -20,6 +20,7 @@ sysdeps:
 	bash tools/install-system-deps.sh
 
 run: $(STAMP)
+	$(BIN)/axis db upgrade
 	$(BIN)/axis registry seed
 	$(BIN)/axis serve --host $(HOST) --port $(PORT)
 
@@ -43,6 +44,17 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python tools/bench_edxml.py
 	$(BIN)/python tools/bench_trust.py --report reports/bench_trust.json
+	bash tools/ensure-services.sh
+	# axis bench (docs/benchmarks.md): the rows of issue 9's table, a report each.
+	$(BIN)/axis bench --backend embedded --concurrency 2,8 --out reports/bench/embedded-5KB-r1
+	$(BIN)/axis bench --backend postgres-rabbit --concurrency 2,8 \
+	    --out reports/bench/postgres-rabbit-5KB-r1
+	$(BIN)/axis bench --backend postgres-rabbit --recipients 10 \
+	    --out reports/bench/postgres-rabbit-5KB-r10
+	$(BIN)/axis bench --backend postgres-rabbit --size 360KB \
+	    --out reports/bench/postgres-rabbit-360KB-r1
+	$(BIN)/axis bench --backend postgres-rabbit --size 45MB --concurrency 1 --ceilings none \
+	    --out reports/bench/postgres-rabbit-45MB-r1
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .mypy_cache .pytest_cache .ruff_cache

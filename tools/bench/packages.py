@@ -181,8 +181,11 @@ def package_set(cache: Path, *, size: str, recipients: int, urgent_share: float,
     payload = payload_for(SIZES[size])
     chunks = [plan[i::processes * 4] for i in range(processes * 4)]
     jobs = [(str(directory), chunk, payload, day.isoformat()) for chunk in chunks if chunk]
-    with ProcessPoolExecutor(max_workers=processes) as pool:
-        made = [row for rows in pool.map(_sign_batch, jobs) for row in rows]
+    if count < 100:  # a pool's start costs more than it saves
+        made = [row for job in jobs for row in _sign_batch(job)]
+    else:
+        with ProcessPoolExecutor(max_workers=processes) as pool:
+            made = [row for rows in pool.map(_sign_batch, jobs) for row in rows]
     made.sort()
     index = {"format": CACHE_FORMAT, "size": size, "recipients": recipients,
              "urgent_share": urgent_share, "anchors": str(anchors.relative_to(root)),

@@ -84,6 +84,13 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"- SQLite insert + commit: {c['sqlite']['commits_per_s']:.0f} commits/s")
     lines += ["", "Ratios (best node accepted/s over the ceiling):", ""]
     lines += [f"- {k}: {v:.3f}" for k, v in report["ratios"].items()]
+    prof = report.get("profile")
+    if prof:
+        lines += ["", f"Profile of the serve process (py-spy, {prof['samples']} samples, "
+                  "busy threads only): own time", ""]
+        lines += [f"- {pct:.1f} % {fn}" for fn, pct in prof["own"]]
+        lines += ["", "inclusive time:", ""]
+        lines += [f"- {pct:.1f} % {fn}" for fn, pct in prof["inclusive"]]
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tools.bench import ceilings, load, node, packages, report, stats
+from tools.bench import ceilings, load, node, packages, profile, report, stats
 from tools.bench.options import POSTGRES_RABBIT, REPO
 
 RSS_MB = 1024 * 1024
@@ -42,7 +42,7 @@ def _steps(args: argparse.Namespace) -> tuple[str, list[tuple[str, float, int, f
 def _package_count(args: argparse.Namespace, steps: int) -> int:
     if args.packages:
         return int(args.packages) * steps
-    per_s = {"5KB": 250, "360KB": 80, "45MB": 1}[args.size]
+    per_s = {"5KB": 150, "360KB": 60, "45MB": 1}[args.size]
     if args.rate:
         per_s = int(max(float(r) for r in str(args.rate).split(",") if r)) + 1
     return max(int(per_s * args.seconds), 20) * steps
@@ -165,8 +165,11 @@ def main(args: argparse.Namespace) -> int:
                 rep["steps"].append(r)
         finally:
             n.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)  # the report is what stays
     rep["ceilings"] = run_ceilings(args, pset, out, _ceilings(args))
     rep["machine"]["loadavg_end"] = _load()
+    if (out / "profile.txt").is_file():
+        rep["profile"] = profile.summarise(out / "profile.txt")
     report.write(out, rep)
     print(report.markdown(rep))
     for k, v in rep["ratios"].items():
