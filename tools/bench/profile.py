@@ -43,4 +43,8 @@ def summarise(path: Path, top: int = 15) -> dict[str, Any]:
         "samples": total,
         "own": [(f, round(100 * n / share, 1)) for f, n in own.most_common(top)],
         "inclusive": [(f, round(100 * n / share, 1)) for f, n in inclusive.most_common(top)],
+        # The node's own code (axis/, adapters/): where in the node the time is spent.
+        "node_inclusive": [(f, round(100 * n / share, 1)) for f, n in inclusive.most_common()
+                           if f.endswith(".py)") and (" (axis/" in f or " (adapters/" in f)
+                           ][:top],
     }

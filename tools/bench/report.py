@@ -47,7 +47,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"{report['started_at']} · {report['machine']['cpus']} CPUs · load average "
         f"{report['machine']['loadavg_start']} at start, {report['machine']['loadavg_end']} at "
-        f"end · node processes: {', '.join(report['node']['roles'])} · "
+        f"end · node processes: {', '.join(report['node']['roles'])} (idle: "
+        f"{report['node'].get('idle_cpu_per_s', 0):.2f} CPU s/s) · "
         f"package {report['package_bytes']} bytes, {o['urgent_share']:.0%} urgent",
         "",
         "| offered | accepted/s | copies/s | receipt p50 / p99 ms | takes/s | takes/s while "
@@ -64,7 +65,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{take['takes_per_s_while_sending']:.1f} | {_ms(av, 'p50_ms')} / "
             f"{_ms(av, 'p99_ms')} ({_ms(avu, 'p50_ms')}) | "
             f"{s['cpu']['ms_per_accepted_while_sending']:.1f} (all work "
-            f"{s['cpu']['ms_per_accepted_total']:.1f}) | "
+            f"{s['cpu']['ms_per_accepted_total']:.1f}, net of idle "
+            f"{s['cpu']['ms_per_accepted_net_of_idle']:.1f}) | "
             f"{s['peak_rss_mb']:.0f} |")
     c = report["ceilings"]
     lines += ["", "Ceilings (same run, same payloads):", ""]
@@ -89,8 +91,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["", f"Profile of the serve process (py-spy, {prof['samples']} samples, "
                   "busy threads only): own time", ""]
         lines += [f"- {pct:.1f} % {fn}" for fn, pct in prof["own"]]
-        lines += ["", "inclusive time:", ""]
-        lines += [f"- {pct:.1f} % {fn}" for fn, pct in prof["inclusive"]]
+        lines += ["", "inclusive time, the node's own functions:", ""]
+        lines += [f"- {pct:.1f} % {fn}" for fn, pct in prof["node_inclusive"]]
     return "\n".join(lines) + "\n"
 
 

@@ -75,6 +75,7 @@ def step(url: str, creds: dict[str, tuple[str, str]], pset: packages.PackageSet,
                               str(out / f"{name}-take.json"))
         taker = ctx.Process(target=load.take, args=(tplan, done, expected, until))
         taker.start()
+    started_at = time.time()
     sender = ctx.Process(target=load.send, args=(plan,))
     sender.start()
     sender.join()
@@ -87,7 +88,7 @@ def step(url: str, creds: dict[str, tuple[str, str]], pset: packages.PackageSet,
     expected.value = result["send"]["copies_accepted"]
     until.value = time.time() + drain_s
     done.set()
-    result["send_ended_at"] = time.time()
+    result["started_at"], result["send_ended_at"] = started_at, time.time()
     if taker is not None:
         taker.join()
         result["take"] = stats.takes(send_data, json.loads(Path(tplan.out).read_text()))
@@ -133,6 +134,7 @@ def main(args: argparse.Namespace) -> int:
                        worker_processes=workers, log_level=args.log_level)
         rep["node"] = {"roles": n.roles, "url": n.url}
         try:
+            rep["node"]["idle_cpu_per_s"] = _idle_cpu(n)
             for i, (label, x, conns, rate) in enumerate(steps):
                 chunk = list(pset.packages[i * per_step:(i + 1) * per_step])
                 print(f"axis bench: step {label} ({len(chunk)} packages ready)…",
@@ -152,7 +154,10 @@ def main(args: argparse.Namespace) -> int:
                 total = sum(v - cpu0.get(p, 0.0) for p, v in cpu_end.items())
                 r.update(label=label, offered=label, offered_value=x, connections=conns,
                          rate=rate, loadavg_end=_load())
+                idle = rep["node"]["idle_cpu_per_s"] * (r["send_ended_at"] - r["started_at"])
                 r["cpu"] = {
+                    # Less what the idle node burns anyway (its loops) over the same time.
+                    "ms_per_accepted_net_of_idle": 1000 * max(total - idle, 0.0) / accepted,
                     "seconds_by_process": {f"{pids[p]}:{p}": cpu_end[p] - cpu0.get(p, 0.0)
                                            for p in pids},
                     "ms_per_accepted_total": 1000 * total / accepted,
@@ -212,6 +217,13 @@ def run_ceilings(args: argparse.Namespace, pset: packages.PackageSet, out: Path,
     return got
 
 
+def _idle_cpu(n: node.Node, seconds: float = 3.0) -> float:
+    """CPU seconds a second the node burns with no traffic (its loops and jobs)."""
+    before = {pid: node.cpu_seconds(pid) for pid in n.pids()}
+    time.sleep(seconds)  # a measuring window, not a synchronisation
+    return sum(node.cpu_seconds(p) - before.get(p, 0.0) for p in n.pids()) / seconds
+
+
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -223,6 +235,7 @@ def _profile(n: node.Node, out: Path, seconds: float) -> subprocess.Popen[bytes]
         print("axis bench: --profile needs py-spy (pip install py-spy)", file=sys.stderr)
         return None
     return subprocess.Popen([str(spy), "record", "--pid", str(n.processes[0].pid),
-                             "--subprocesses", "--duration", str(int(seconds)), "--rate", "100",
+                             "--subprocesses", "--nonblocking", "--duration", str(int(seconds)),
+                             "--rate", "100",
                              "--format", "raw", "--output", str(out / "profile.txt")],
                             stdout=subprocess.DEVNULL, stderr=(out / "py-spy.log").open("wb"))
