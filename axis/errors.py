@@ -435,6 +435,12 @@ STORE_UNAVAILABLE = _c.add(
     "node.store_unavailable", N, 503, "The database or the package store cannot be used.",
     "Cơ sở dữ liệu của trục liên thông tạm thời không sẵn sàng.",
     "The node's database is temporarily unavailable.")
+SCHEMA_OUTDATED = _c.add(
+    "node.schema_outdated", N, 503,
+    "The database schema is not at this node's revision (empty, older or newer); commands "
+    "that only read never migrate: run `axis db upgrade`.",
+    "Lược đồ cơ sở dữ liệu chưa đúng phiên bản; quản trị viên cần chạy `axis db upgrade`.",
+    "The database schema is not up to date; the operator must run `axis db upgrade`.")
 STORE_CONFLICT = _c.add(
     "node.store_conflict", N, 503,
     "A concurrent writer got there first (unique key, lock or deadlock): the step was "

@@ -15,6 +15,7 @@ from adapters.cli import (
     audit_cmd,
     bench_cmd,
     credentials_cmd,
+    db_cmd,
     demo_cmd,
     edxml_cmd,
     pki_cmd,
@@ -27,7 +28,10 @@ from axis.settings import Settings, load_settings
 
 # credentials_cmd joins `registry` as `axis registry credentials`: it comes after it.
 COMMANDS = (serve_cmd, edxml_cmd, pki_cmd, registry_cmd, credentials_cmd, audit_cmd, trail_cmd,
-            agency_cmd, admin_cmd, demo_cmd, bench_cmd)
+            agency_cmd, admin_cmd, demo_cmd, bench_cmd, db_cmd)
+
+
+_OPERATOR_ACTION = frozenset({"node.config_invalid", "node.schema_outdated"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +82,9 @@ def _main(argv: Sequence[str] | None) -> int:
         code: int = args.handler(args, settings)
     except AxisError as exc:
         print(f"axis: {exc.code.id}: {exc.detail or exc.code.en}", file=sys.stderr)
-        return 2 if exc.code.id == "node.config_invalid" else 1
+        # 2: the operator must act (configuration, schema); 1 stays the command's own
+        # "no" (a broken journal, an unknown document), which monitoring alerts on.
+        return 2 if exc.code.id in _OPERATOR_ACTION else 1
     return code
 
 

@@ -1,7 +1,9 @@
 """`axis audit verify`: walk the whole journal, report the first broken link as JSON.
 
 Exit 0 when the chain holds, 1 when it is broken (an edited, removed or inserted entry),
-so that a cron job or a monitoring probe can alert on the status alone.
+so that a cron job or a monitoring probe can alert on the status alone. It only reads:
+the database is opened read-only and never migrated; one that is not at this node's
+schema is refused with `node.schema_outdated` (exit 2, `axis db upgrade` fixes it).
 """
 
 from __future__ import annotations
@@ -22,18 +24,11 @@ def register(sub: Any) -> None:
 
 
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.store import migrate
-    from adapters.store.db import database_url, make_engine
+    from adapters.cli.db_cmd import open_read_only
     from adapters.store.route_repo import SqlRouteStore
 
-    engine = make_engine(database_url(settings.database_url, settings.data_dir))
-    try:
-        # Like every entry point: the schema first (a fresh node has an empty, valid
-        # journal). Migrations only add tables and never touch journal rows.
-        migrate.upgrade(engine)
+    with open_read_only(settings) as engine:
         report = SqlRouteStore(engine).verify_journal()
-    finally:
-        engine.dispose()
     print(json.dumps({
         "entries": report.entries,
         "ok": report.ok,

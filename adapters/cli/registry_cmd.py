@@ -1,7 +1,9 @@
 """`axis registry …`: the administrators' side of the agency registry (Art. 8.2, Art. 22).
 
-Every command opens the configured database (SQLite under data_dir by default), brings
-its schema up to date, and works through `axis.registry.service.Registry`. Changes need a
+Every command opens the configured database (SQLite under data_dir by default) and works
+through `axis.registry.service.Registry`. Commands that change the registry bring its
+schema up to date first; those that only read (`list`, `show`, `export`) open it
+read-only and never migrate (adapters/cli/db_cmd.py). Changes need a
 reason; the actor defaults to `cli:<login>`. A fresh node is seeded with
 `axis registry seed` (add-only, so running it again changes nothing).
 """
@@ -17,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from adapters.cli.db_cmd import open_read_only
 from adapters.store import migrate
 from adapters.store.db import database_url, make_engine
 from adapters.store.registry_repo import SqlRegistryStore
@@ -114,6 +117,14 @@ def open_registry(settings: Settings) -> Iterator[Registry]:
         engine.dispose()
 
 
+@contextmanager
+def reading_registry(settings: Settings) -> Iterator[Registry]:
+    """The registry for a command that only reads: the database opened read-only, at this
+    node's schema or refused with `node.schema_outdated` (never migrated from here)."""
+    with open_read_only(settings) as engine:
+        yield Registry(SqlRegistryStore(engine), SystemClock())
+
+
 def _actor(args: argparse.Namespace) -> str:
     if getattr(args, "actor", None):
         return str(args.actor)
@@ -165,7 +176,7 @@ def run_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
-    with open_registry(settings) as registry:
+    with reading_registry(settings) as registry:
         agencies = registry.export()
     fmt = _format(args.format, args.output)
     text = codec.dump_csv(agencies) if fmt == "csv" else codec.dump_json(agencies)
@@ -180,7 +191,7 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
 def run_list(args: argparse.Namespace, settings: Settings) -> int:
     state = AgencyState(args.state) if args.state else None
     kind = AgencyKind(args.kind) if args.kind else None
-    with open_registry(settings) as registry:
+    with reading_registry(settings) as registry:
         agencies = registry.list(state=state, kind=kind)
     if args.json:
         print(json.dumps([codec.agency_to_dict(a) for a in agencies], ensure_ascii=False))
@@ -192,7 +203,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_show(args: argparse.Namespace, settings: Settings) -> int:
-    with open_registry(settings) as registry:
+    with reading_registry(settings) as registry:
         agency = registry.resolve(args.identifier)
         history = registry.history(agency.agency_id)
         creds = registry.credentials(agency.agency_id)

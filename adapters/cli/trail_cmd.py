@@ -1,7 +1,8 @@
 """`axis trail DOCUMENT_ID`: every recipient's full history of a document.
 
 Received, delivered (with the Art. 11.2 effective receipt time), each status, recall and
-withdrawal, in the order they happened, all in ISO 8601 Vietnam time.
+withdrawal, in the order they happened, all in ISO 8601 Vietnam time. It only reads: the
+database is opened read-only and never migrated (adapters/cli/db_cmd.py).
 """
 
 from __future__ import annotations
@@ -45,17 +46,11 @@ def render(entries: list[TrailEntry]) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.store import migrate
-    from adapters.store.db import database_url, make_engine
+    from adapters.cli.db_cmd import open_read_only
     from adapters.store.route_repo import SqlRouteStore
 
-    engine = make_engine(database_url(settings.database_url, settings.data_dir))
-    try:
-        migrate.upgrade(engine)
-        with SqlRouteStore(engine).transaction() as tx:
-            entries = tx.trail(args.document_id)
-    finally:
-        engine.dispose()
+    with open_read_only(settings) as engine, SqlRouteStore(engine).reading() as tx:
+        entries = tx.trail(args.document_id)
     if not entries:
         print(f"axis trail: no history for {args.document_id!r}")
         return 1

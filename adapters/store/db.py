@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import URL, Engine, MetaData, create_engine, event, make_url
 
 # Stable constraint names so that Alembic migrations are the same on SQLite and PostgreSQL.
 metadata = MetaData(
@@ -38,9 +39,54 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def _sqlite_read_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # No journal_mode change (that writes the file header); query_only refuses any write
+    # the opening mode (mode=ro) would not already refuse.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine on `url`. `read_only`: for commands that only read (`axis audit verify`,
+    `axis trail`, `axis registry list` …): the database cannot be written through it,
+    not even by a migration (SQLite opened with mode=ro and query_only; PostgreSQL
+    sessions with default_transaction_read_only)."""
     if url.startswith("sqlite"):
+        if read_only:
+            return _sqlite_read_only(url)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if read_only:
+        # Added to the URL's own libpq options (e.g. a search_path), not in their place.
+        given = make_url(url).query.get("options", "")
+        options = " ".join([*([given] if isinstance(given, str) else given),
+                            "-c default_transaction_read_only=on"]).strip()
+        return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1,
+                             connect_args={"options": options})
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for an in-memory database."""
+    parsed = make_url(url)
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _sqlite_read_only(url: str) -> Engine:
+    path = sqlite_file(url)
+    if path is None:  # in memory: nothing on disk to protect
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+    else:
+        # mode=ro: SQLite never creates or writes the file (a missing one fails to open
+        # instead of appearing empty); uri=true makes the driver read the query string.
+        # Percent-escaped: a path may hold `?`, `#` or `%`, which a URI would misread.
+        ro = URL.create("sqlite", database=f"file:{quote(str(path.resolve()))}",
+                        query={"mode": "ro", "uri": "true"})
+        engine = create_engine(ro, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_read_only_pragmas)
+    return engine

@@ -1,10 +1,11 @@
 """Schema migrations, run in code: no alembic.ini to ship or to find at run time.
 
-`upgrade(engine_or_url)` brings a database to the newest revision; every entry point that
-opens the database (the CLI, the server) calls it first. Revisions live in
-`adapters/store/migrations/versions/` as a single line: 0001_registry (this module's
-tables), then 0002_route (packages, deliveries, outbox, inbox, trail, journal) with
-`down_revision = "0001_registry"`, and so on. To add one, copy
+`upgrade(engine_or_url)` brings a database to the newest revision; the entry points that
+write (`axis serve`, `axis worker`, `axis db upgrade`, the registry's changes) call it
+first. Commands that only read call `require_current` instead and never migrate.
+Revisions live in `adapters/store/migrations/versions/` as a single line: 0001_registry
+(this module's tables), then 0002_route (packages, deliveries, outbox, inbox, trail,
+journal) with `down_revision = "0001_registry"`, and so on. To add one, copy
 `migrations/script.py.mako` to `versions/NNNN_name.py`, fill it in with explicit
 `op.create_table` calls (the same definitions as the table module, named through the
 shared naming convention) and set `down_revision` to the current head; the test
@@ -83,3 +84,31 @@ def current(target: Engine) -> str | None:
     with target.connect() as conn:
         rev: str | None = MigrationContext.configure(conn).get_current_revision()
         return rev
+
+
+def require_current(target: Engine) -> None:
+    """Refuse (`node.schema_outdated`) unless the database is at this code's head.
+
+    For commands that only read: they never migrate (an auditor's read must not change
+    the database it audits, and may run with a read-only account or file), so an empty,
+    older or newer schema is the operator's to upgrade with `axis db upgrade`."""
+    (head,) = heads()  # a single line of revisions (test_registry_migrations.py)
+    try:
+        at = current(target)
+    except SQLAlchemyError as exc:
+        raise errors.STORE_UNAVAILABLE.error(f"reading the schema revision: {exc}") from exc
+    if at == head:
+        return
+    where = target.url.render_as_string(hide_password=True)
+    if at is None:
+        found = "has no schema (never migrated)"
+    elif at in _known():
+        found = f"is at revision {at}"
+    else:
+        found = f"is at revision {at}, which this node does not know (a newer version?)"
+    raise errors.SCHEMA_OUTDATED.error(
+        f"the database {where} {found}; this node needs {head}: run `axis db upgrade`")
+
+
+def _known() -> set[str]:
+    return {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
