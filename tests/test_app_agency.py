@@ -5,8 +5,10 @@ the same rules from one place."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from exchange_support import KE_HOACH, NOI_VU, T0, TAI_CHINH, TU_PHAP, UBND, TestNode
@@ -18,6 +20,8 @@ from axis.auth.gate import Caller
 from axis.edxml.model import Kind, Priority, StatusCode
 from axis.errors import AxisError, Code
 from axis.route.model import DeliveryState, TrailEvent, TransportState
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def caller(t: TestNode, agency_id: str) -> Caller:
@@ -235,3 +239,39 @@ def test_agencies_leave_out_retired_ones(t: TestNode) -> None:
     by_id = {a.agency_id: a for a in view.agencies}
     assert KE_HOACH not in by_id and by_id[TAI_CHINH].state.value == "suspended"
     assert by_id[NOI_VU].parent_id == UBND
+
+
+# --- the edges only decode, call and encode --------------------------------------------
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return out
+
+
+def test_the_edges_reach_the_node_only_through_the_operations() -> None:
+    """The class of defect this layer removes: an edge deciding a rule itself (SOAP
+    borrowing REST's models, either edge reading the store or the registry)."""
+    rest = ROOT / "adapters" / "rest" / "agency.py"
+    soap = ROOT / "adapters" / "soap" / "operations.py"
+    for edge in (rest, soap):
+        imported = _imports(edge)
+        assert "adapters.node" not in imported, edge
+        assert "axis.auth.visibility" not in imported, edge  # who sees what: the core's
+        text = edge.read_text(encoding="utf-8")
+        for reach in (".store.", ".registry.", ".exchange.", "speaks_for"):
+            assert reach not in text, (edge, reach)
+    assert not any(m.startswith("adapters.rest") for m in _imports(soap))
+
+
+def test_the_application_layer_imports_no_framework_and_no_adapter() -> None:
+    for module in (ROOT / "axis" / "app").glob("*.py"):
+        for name in _imports(module):
+            top = name.split(".")[0]
+            assert top not in {"adapters", "fastapi", "starlette", "pydantic", "lxml",
+                                "sqlalchemy", "pika", "httpx"}, (module, name)

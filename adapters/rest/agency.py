@@ -7,8 +7,10 @@
     GET  /v1/trail?documentId=      the history of the caller's own documents
     GET  /v1/agencies               the registry as agencies see it
 
-Every route is authenticated (`adapters/rest/auth.py`, deny by default). Routes are plain
-`def`: FastAPI runs them in its thread pool, since the exchange and the store block.
+Every route is authenticated (`adapters/rest/auth.py`, deny by default), decodes its
+request, calls one agency operation (axis/app/agency.py: who may do what is decided
+there, once for REST and SOAP) and encodes the answer as JSON. Routes are plain `def`:
+FastAPI runs them in its thread pool, since the exchange and the store block.
 """
 
 from __future__ import annotations
@@ -23,19 +25,29 @@ from pydantic import BaseModel, Field, ValidationError
 from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from adapters.node import Node
 from adapters.rest.auth import SECURITY, Authenticated, authenticated
 from adapters.rest.errors import responses
 from axis import errors
-from axis.auth.visibility import visible
+from axis.app.agency import AgencyOperations
+from axis.app.values import (
+    DEFAULT_PAGE,
+    MAX_DOC_ID,
+    MAX_DOCUMENT_ID,
+    MAX_OFFSET,
+    MAX_PAGE,
+    AgencyView,
+    InboxFilters,
+    TrailView,
+)
+from axis.app.values import (
+    InboxPage as Page,
+)
 from axis.clock import as_vietnam, iso
 from axis.edxml.model import Kind
 from axis.errors import SenderFault
-from axis.registry.model import AgencyState
 from axis.route.model import Receipt, TransportState
 
 MessageType = Literal["edoc", "status"]
-MAX_PAGE = 500
 # ISO 8601 date and time, offset optional. A plain string parsed here, not `datetime`:
 # pydantic would also take a bare number as Unix time, which the schema does not promise.
 ISO_INSTANT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
@@ -88,7 +100,7 @@ class InboxPage(BaseModel):
 
 
 class UpdateStatusIn(BaseModel):
-    docId: str = Field(min_length=1, max_length=200, pattern=PRINTABLE)
+    docId: str = Field(min_length=1, max_length=MAX_DOC_ID, pattern=PRINTABLE)
     status: Literal["processing", "done", "fail"]
 
 
@@ -159,9 +171,9 @@ AUTH_ERRORS = (401, 403, 413, 422, 429, 500, 503)
 Caller = Annotated[Authenticated, Depends(authenticated)]
 
 
-def node_of(request: Request) -> Node:
-    node: Node = request.app.state.node
-    return node
+def operations_of(request: Request) -> AgencyOperations:
+    ops: AgencyOperations = request.app.state.node.agency
+    return ops
 
 
 def router() -> APIRouter:
@@ -178,25 +190,18 @@ def router() -> APIRouter:
     ) -> ReceiptOut:
         """Send a document or a status package (Art. 7.1: signed; the signed sender must
         be the authenticated agency or one of its child units)."""
-        node = node_of(request)
+        ops = operations_of(request)
         try:
             raw, form_type = package_of(request.headers.get("content-type", ""), auth.body)
-            if len(raw) > node.settings.edxml.max_package_bytes:
-                raise errors.TOO_LARGE.error(f"{len(raw)} bytes")
             given = [t for t in (messageType, messagetype, form_type) if t is not None]
             if len(given) > 1:  # query, header and form field: one of them, not a vote
                 raise errors.API_DUPLICATE_PARAMETER.error(
                     "messageType: give it once (query, header or form field)")
-        except SenderFault as exc:  # refused before the exchange: journaled all the same
-            node.exchange.refused(exc, auth.body)
+        except SenderFault as exc:  # refused while decoding: journaled all the same
+            ops.refused(exc, auth.body)
             raise
-        declared = given[0] if given else None
-        me = auth.caller.agency_id
-        receipt = node.exchange.submit(
-            raw, kind=Kind(declared) if declared else None,
-            sender_allowed=lambda sender: node.registry.speaks_for(me, sender))
-        node.worker.wake.set()  # new deliveries in the outbox: no need to wait for a poll
-        return receipt_out(receipt)
+        declared = Kind(given[0]) if given else None
+        return receipt_out(ops.send(auth.caller, raw, declared, received=auth.body))
 
     @api.get("/syncReceivedEdocList", response_model=InboxPage,
              responses=responses(*AUTH_ERRORS), openapi_extra=extra)
@@ -208,34 +213,27 @@ def router() -> APIRouter:
                                              "Vietnam time)")] = None,
         until: Annotated[str | None, Query(
             pattern=ISO_INSTANT, description="available_at < until (ISO 8601)")] = None,
-        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     ) -> InboxPage:
         """What waits for the caller: urgent first (Art. 7.2), then by arrival."""
-        items = node_of(request).exchange.inbox(
-            auth.caller.agency_id, kind=Kind(messageType) if messageType else None,
-            since=instant("since", since), until=instant("until", until), offset=offset,
-            limit=limit + 1)
-        more = len(items) > limit
-        return InboxPage(
-            items=[InboxItemOut(
-                doc_id=i.delivery_id, sender=i.sender_id, message_type=i.kind.value,
-                document_id=i.document_id, business_type=i.business_type,
-                status_code=i.status_code, priority=i.priority,
-                available_at=iso(i.available_at)) for i in items[:limit]],
-            offset=offset, limit=limit, next_offset=offset + limit if more else None)
+        page = operations_of(request).list_received(auth.caller, InboxFilters(
+            kind=Kind(messageType) if messageType else None, since=instant("since", since),
+            until=instant("until", until), offset=offset, limit=limit))
+        return inbox_page_out(page)
 
     @api.get("/getEdoc", response_class=Response,
              responses={200: PACKAGE_RESPONSE, **responses(404, 410, *AUTH_ERRORS)},
              openapi_extra=extra)
     def get_edoc(
         request: Request, auth: Caller,
-        docId: Annotated[str, Query(min_length=1, max_length=200, pattern=PRINTABLE)],
+        docId: Annotated[str, Query(min_length=1, max_length=MAX_DOC_ID, pattern=PRINTABLE)],
     ) -> Response:
         """The package, byte-identical. The first take delivers the copy: its receipt
         time counts from then, or from the next office session outside office hours
         (Art. 11.2), and the node tells the sender 01 on the recipient's behalf."""
-        delivery, raw = node_of(request).exchange.take(auth.caller.agency_id, docId)
+        copy = operations_of(request).get(auth.caller, docId)
+        delivery = copy.delivery
         headers = {"X-Axis-Message-Type": delivery.kind.value,
                    # Percent-encoded: header values are Latin-1, identifiers from messy
                    # real data need not be.
@@ -245,7 +243,7 @@ def router() -> APIRouter:
             headers["X-Axis-Delivered-At"] = iso(delivery.delivered_at)
         if delivery.effective_at is not None:
             headers["X-Axis-Effective-At"] = iso(delivery.effective_at)
-        return Response(raw, media_type="application/xml", headers=headers)
+        return Response(copy.raw, media_type="application/xml", headers=headers)
 
     # The JSON body is parsed here from the size-capped buffer the authentication read: a
     # declared body parameter would make FastAPI read the whole body, uncapped, before
@@ -263,41 +261,27 @@ def router() -> APIRouter:
             raise errors.API_INVALID_REQUEST.error(
                 "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
                           for e in exc.errors())[:2000]) from exc
-        node_of(request).exchange.update_transport(auth.caller.agency_id, body.docId,
-                                                   TransportState(body.status))
-        return UpdateStatusOut(doc_id=body.docId, status=body.status)
+        done = operations_of(request).update_status(auth.caller, body.docId,
+                                                    TransportState(body.status))
+        return UpdateStatusOut(doc_id=done.doc_id, status=body.status)
 
     @api.get("/trail", response_model=TrailOut,
              responses=responses(404, *AUTH_ERRORS), openapi_extra=extra)
     def trail(
         request: Request, auth: Caller,
-        documentId: Annotated[str, Query(min_length=1, max_length=500, pattern=PRINTABLE)],
+        documentId: Annotated[str, Query(min_length=1, max_length=MAX_DOCUMENT_ID,
+                                         pattern=PRINTABLE)],
     ) -> TrailOut:
         """The history of one of the caller's documents: every recipient's copy for its
         sender, its own copy for a recipient; nothing for anyone else (404)."""
-        node = node_of(request)
-        me = auth.caller.agency_id
-        mine = frozenset({me} | {a.agency_id
-                                 for a in node.registry.children_of(me, recursive=True)})
-        with node.store.transaction() as tx:
-            entries = visible(tx.trail(documentId), mine, tx.get_delivery)
-        if not entries:
-            raise errors.API_DOCUMENT_UNKNOWN.error(repr(documentId))
-        return TrailOut(document_id=documentId, events=[TrailEventOut(
-            at=iso(e.at), agency=e.agency_id, event=e.event.value, status_code=e.status_code,
-            doc_id=e.delivery_id, effective_at=iso(e.effective_at) if e.effective_at else None,
-            detail=e.detail) for e in entries])
+        return trail_out(operations_of(request).trail(auth.caller, documentId))
 
     @api.get("/agencies", response_model=AgencyList,
              responses=responses(*AUTH_ERRORS), openapi_extra=extra)
     def agencies(request: Request, auth: Caller) -> AgencyList:
         """Registered agencies an agency can address: active and suspended ones, without
         the administrators' notes, endpoints and certificates."""
-        return AgencyList(caller=auth.caller.agency_id, agencies=[
-            AgencyOut(agency_id=a.agency_id, short_id=a.short_id, name=a.name,
-                      parent_id=a.parent_id, level=a.level, kind=a.kind.value,
-                      state=a.state.value)
-            for a in node_of(request).registry.list() if a.state is not AgencyState.RETIRED])
+        return agency_list_out(operations_of(request).agencies(auth.caller))
 
     return api
 
@@ -319,6 +303,31 @@ def receipt_out(r: Receipt) -> ReceiptOut:
         deliveries=[DeliveryOut(recipient=d.recipient_id, doc_id=d.delivery_id,
                                 duplicate=d.duplicate) for d in r.deliveries],
         warnings=list(r.warnings), journal_seq=r.journal_seq)
+
+
+def inbox_page_out(page: Page) -> InboxPage:
+    return InboxPage(
+        items=[InboxItemOut(
+            doc_id=i.delivery_id, sender=i.sender_id, message_type=i.kind.value,
+            document_id=i.document_id, business_type=i.business_type,
+            status_code=i.status_code, priority=i.priority,
+            available_at=iso(i.available_at)) for i in page.items],
+        offset=page.offset, limit=page.limit, next_offset=page.next_offset)
+
+
+def trail_out(view: TrailView) -> TrailOut:
+    return TrailOut(document_id=view.document_id, events=[TrailEventOut(
+        at=iso(e.at), agency=e.agency_id, event=e.event.value, status_code=e.status_code,
+        doc_id=e.delivery_id, effective_at=iso(e.effective_at) if e.effective_at else None,
+        detail=e.detail) for e in view.entries])
+
+
+def agency_list_out(view: AgencyView) -> AgencyList:
+    return AgencyList(caller=view.caller, agencies=[
+        AgencyOut(agency_id=a.agency_id, short_id=a.short_id, name=a.name,
+                  parent_id=a.parent_id, level=a.level, kind=a.kind.value,
+                  state=a.state.value)
+        for a in view.agencies])
 
 
 def package_of(content_type: str, body: bytes) -> tuple[bytes, MessageType | None]:

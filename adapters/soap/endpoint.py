@@ -102,7 +102,7 @@ async def _call(request: Request, version: SoapVersion) -> Response:
     context.note(operation=f"soap:{name}")
     func, allowed = OPERATIONS[name]
     params = fields_of(op, allowed)
-    answer = await run_in_threadpool(func, node, auth.caller, params)
+    answer = await run_in_threadpool(func, node.agency, auth.caller, params)
     return Response(envelope.response(version, answer), media_type=version.content_type)
 
 

@@ -1,53 +1,51 @@
 """The agency API's operations, read from and written to SOAP body elements.
 
-Each operation does what its REST route does (adapters/rest/agency.py), through the same
-exchange, store and registry calls and the same response models, so that the two edges
-cannot drift apart in meaning: only the encoding differs. Element names are the REST
-query parameters in requests and the REST JSON fields in responses (schemas/axis.wsdl).
-Everything here blocks (database, store): the endpoint runs it in the thread pool.
+Each operation decodes its parameters, calls the same agency operation as its REST route
+(axis/app/agency.py, where who may do what is decided once) and encodes the typed answer,
+so that the two edges cannot drift apart in meaning: only the encoding differs. Element
+names are the REST query parameters in requests and the REST JSON fields in responses
+(schemas/axis.wsdl). Everything here blocks (database, store): the endpoint runs it in
+the thread pool.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from lxml import etree
 
-from adapters.node import Node
-from adapters.rest.agency import (
-    MAX_PAGE,
-    AgencyList,
-    AgencyOut,
-    InboxItemOut,
-    InboxPage,
-    TrailEventOut,
-    TrailOut,
-    UpdateStatusOut,
-    receipt_out,
-)
 from adapters.soap.envelope import TNS
 from axis import errors
+from axis.app.agency import AgencyOperations, identifier
+from axis.app.values import (
+    DEFAULT_PAGE,
+    MAX_DOC_ID,
+    MAX_OFFSET,
+    MAX_PAGE,
+    AgencyView,
+    InboxFilters,
+    InboxPage,
+    TakenCopy,
+    TrailView,
+    TransportUpdate,
+)
 from axis.auth.gate import Caller
-from axis.auth.visibility import visible
 from axis.clock import as_vietnam, iso
 from axis.edxml.model import Kind
 from axis.errors import SenderFault
-from axis.registry.model import AgencyState
-from axis.route.model import TransportState
+from axis.route.model import Receipt, TransportState
 
 # A list field of a response model → the name of each repeated element (XSD: maxOccurs).
 _ITEM = {"deliveries": "delivery", "warnings": "warning", "items": "item", "events": "event",
          "agencies": "agency"}
 _MESSAGE_TYPES = ("edoc", "status")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STATUSES = ("processing", "done", "fail")
 
-Operation = Callable[[Node, Caller, Mapping[str, str]], etree._Element]
+Operation = Callable[[AgencyOperations, Caller, Mapping[str, str]], etree._Element]
 
 
 # --- reading requests ------------------------------------------------------------------
@@ -66,16 +64,6 @@ def fields_of(op: etree._Element, allowed: tuple[str, ...]) -> dict[str, str]:
             raise errors.API_INVALID_REQUEST.error(f"{name.localname} must be text")
         out[name.localname] = (child.text or "").strip()
     return out
-
-
-def _required(f: Mapping[str, str], name: str, max_len: int) -> str:
-    """An identifier: 1 to `max_len` characters, none of them a control character (as
-    the REST query parameters, adapters/rest/agency.py PRINTABLE)."""
-    value = f.get(name, "")
-    if not value or len(value) > max_len or _CONTROL.search(value):
-        raise errors.API_INVALID_REQUEST.error(
-            f"{name}: 1 to {max_len} characters, no control characters")
-    return value
 
 
 def _choice(f: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
@@ -148,86 +136,103 @@ def _answer(operation: str, fields: Mapping[str, Any]) -> etree._Element:
     return out
 
 
+# --- encoding the answers (the REST JSON fields, in the same order) --------------------
+
+def receipt_fields(r: Receipt) -> dict[str, Any]:
+    return {"message_type": r.kind.value, "sender": r.sender_id,
+            "document_id": r.document_id, "package_sha256": r.package_sha256,
+            "accepted_at": iso(r.accepted_at), "duplicate": r.duplicate,
+            "deliveries": [{"recipient": d.recipient_id, "doc_id": d.delivery_id,
+                            "duplicate": d.duplicate} for d in r.deliveries],
+            "warnings": list(r.warnings), "journal_seq": r.journal_seq}
+
+
+def page_fields(page: InboxPage) -> dict[str, Any]:
+    return {"items": [{"doc_id": i.delivery_id, "sender": i.sender_id,
+                       "message_type": i.kind.value, "document_id": i.document_id,
+                       "business_type": i.business_type, "status_code": i.status_code,
+                       "priority": i.priority, "available_at": iso(i.available_at)}
+                      for i in page.items],
+            "offset": page.offset, "limit": page.limit, "next_offset": page.next_offset}
+
+
+def copy_fields(copy: TakenCopy) -> dict[str, Any]:
+    d = copy.delivery
+    return {"edoc": copy.raw, "message_type": d.kind.value, "sender": d.sender_id,
+            "package_sha256": d.package_sha256,
+            "delivered_at": iso(d.delivered_at) if d.delivered_at else None,
+            "effective_at": iso(d.effective_at) if d.effective_at else None}
+
+
+def update_fields(done: TransportUpdate) -> dict[str, Any]:
+    return {"doc_id": done.doc_id, "status": done.status.value}
+
+
+def trail_fields(view: TrailView) -> dict[str, Any]:
+    return {"document_id": view.document_id, "events": [
+        {"at": iso(e.at), "agency": e.agency_id, "event": e.event.value,
+         "status_code": e.status_code, "doc_id": e.delivery_id,
+         "effective_at": iso(e.effective_at) if e.effective_at else None,
+         "detail": e.detail} for e in view.entries]}
+
+
+def agencies_fields(view: AgencyView) -> dict[str, Any]:
+    return {"caller": view.caller, "agencies": [
+        {"agency_id": a.agency_id, "short_id": a.short_id, "name": a.name,
+         "parent_id": a.parent_id, "level": a.level, "kind": a.kind.value,
+         "state": a.state.value} for a in view.agencies]}
+
+
 # --- the operations --------------------------------------------------------------------
 
-def send_edoc(node: Node, caller: Caller, f: Mapping[str, str]) -> etree._Element:
+def send_edoc(ops: AgencyOperations, caller: Caller, f: Mapping[str, str]) -> etree._Element:
+    received = f.get("edoc", "").encode("utf-8", "replace")
     try:
         declared = _choice(f, "messageType", _MESSAGE_TYPES)
         raw = _base64(f, "edoc")
         if not raw.strip():
             raise errors.EMPTY.error("send the package, base64, as edoc")
-        if len(raw) > node.settings.edxml.max_package_bytes:
-            raise errors.TOO_LARGE.error(f"{len(raw)} bytes")
-    except SenderFault as exc:  # refused before the exchange: journaled all the same
-        node.exchange.refused(exc, f.get("edoc", "").encode("utf-8", "replace"))
+    except SenderFault as exc:  # refused while decoding: journaled all the same
+        ops.refused(exc, received)
         raise
-    me = caller.agency_id
-    receipt = node.exchange.submit(
-        raw, kind=Kind(declared) if declared else None,
-        sender_allowed=lambda sender: node.registry.speaks_for(me, sender))
-    node.worker.wake.set()  # as REST: new deliveries in the outbox, no need to wait a poll
-    return _answer("sendEdoc", receipt_out(receipt).model_dump())
+    receipt = ops.send(caller, raw, Kind(declared) if declared else None, received=received)
+    return _answer("sendEdoc", receipt_fields(receipt))
 
 
-def get_received_edoc_list(node: Node, caller: Caller, f: Mapping[str, str]) -> etree._Element:
+def get_received_edoc_list(ops: AgencyOperations, caller: Caller,
+                           f: Mapping[str, str]) -> etree._Element:
     declared = _choice(f, "messageType", _MESSAGE_TYPES)
-    offset = _int(f, "offset", 0, 0, 1_000_000)
-    limit = _int(f, "limit", 100, 1, MAX_PAGE)
-    items = node.exchange.inbox(
-        caller.agency_id, kind=Kind(declared) if declared else None,
-        since=_when(f, "since"), until=_when(f, "until"), offset=offset, limit=limit + 1)
-    more = len(items) > limit
-    page = InboxPage(
-        items=[InboxItemOut(
-            doc_id=i.delivery_id, sender=i.sender_id, message_type=i.kind.value,
-            document_id=i.document_id, business_type=i.business_type,
-            status_code=i.status_code, priority=i.priority,
-            available_at=iso(i.available_at)) for i in items[:limit]],
-        offset=offset, limit=limit, next_offset=offset + limit if more else None)
-    return _answer("getReceivedEdocList", page.model_dump())
+    offset = _int(f, "offset", 0, 0, MAX_OFFSET)
+    limit = _int(f, "limit", DEFAULT_PAGE, 1, MAX_PAGE)
+    page = ops.list_received(caller, InboxFilters(
+        kind=Kind(declared) if declared else None, since=_when(f, "since"),
+        until=_when(f, "until"), offset=offset, limit=limit))
+    return _answer("getReceivedEdocList", page_fields(page))
 
 
-def get_edoc(node: Node, caller: Caller, f: Mapping[str, str]) -> etree._Element:
-    delivery, raw = node.exchange.take(caller.agency_id, _required(f, "docId", 200))
-    return _answer("getEdoc", {
-        "edoc": raw, "message_type": delivery.kind.value, "sender": delivery.sender_id,
-        "package_sha256": delivery.package_sha256,
-        "delivered_at": iso(delivery.delivered_at) if delivery.delivered_at else None,
-        "effective_at": iso(delivery.effective_at) if delivery.effective_at else None})
+def get_edoc(ops: AgencyOperations, caller: Caller, f: Mapping[str, str]) -> etree._Element:
+    return _answer("getEdoc", copy_fields(ops.get(caller, f.get("docId", ""))))
 
 
-def update_status(node: Node, caller: Caller, f: Mapping[str, str]) -> etree._Element:
-    doc_id = _required(f, "docId", 200)
+def update_status(ops: AgencyOperations, caller: Caller,
+                  f: Mapping[str, str]) -> etree._Element:
+    # The identifier before the status, as the operation would: one refusal order
+    # whichever parameter is wrong first.
+    doc_id = identifier("docId", f.get("docId", ""), MAX_DOC_ID)
     status = _choice(f, "status", _STATUSES)
     if status is None:
         raise errors.API_INVALID_REQUEST.error(f"status: one of {_STATUSES}")
-    node.exchange.update_transport(caller.agency_id, doc_id, TransportState(status))
-    out = UpdateStatusOut(doc_id=doc_id, status=status)  # type: ignore[arg-type]
-    return _answer("updateStatus", out.model_dump())
+    done = ops.update_status(caller, doc_id, TransportState(status))
+    return _answer("updateStatus", update_fields(done))
 
 
-def get_trail(node: Node, caller: Caller, f: Mapping[str, str]) -> etree._Element:
-    document_id = _required(f, "documentId", 500)
-    me = caller.agency_id
-    mine = frozenset({me} | {a.agency_id for a in node.registry.children_of(me, recursive=True)})
-    with node.store.transaction() as tx:
-        entries = visible(tx.trail(document_id), mine, tx.get_delivery)
-    if not entries:
-        raise errors.API_DOCUMENT_UNKNOWN.error(repr(document_id))
-    out = TrailOut(document_id=document_id, events=[TrailEventOut(
-        at=iso(e.at), agency=e.agency_id, event=e.event.value, status_code=e.status_code,
-        doc_id=e.delivery_id, effective_at=iso(e.effective_at) if e.effective_at else None,
-        detail=e.detail) for e in entries])
-    return _answer("getTrail", out.model_dump())
+def get_trail(ops: AgencyOperations, caller: Caller, f: Mapping[str, str]) -> etree._Element:
+    return _answer("getTrail", trail_fields(ops.trail(caller, f.get("documentId", ""))))
 
 
-def get_agencies(node: Node, caller: Caller, f: Mapping[str, str]) -> etree._Element:
-    out = AgencyList(caller=caller.agency_id, agencies=[
-        AgencyOut(agency_id=a.agency_id, short_id=a.short_id, name=a.name,
-                  parent_id=a.parent_id, level=a.level, kind=a.kind.value,
-                  state=a.state.value)
-        for a in node.registry.list() if a.state is not AgencyState.RETIRED])
-    return _answer("getAgencies", out.model_dump())
+def get_agencies(ops: AgencyOperations, caller: Caller,
+                 f: Mapping[str, str]) -> etree._Element:
+    return _answer("getAgencies", agencies_fields(ops.agencies(caller)))
 
 
 # operation → (its function, the parameters it accepts)
