@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from adapters.amqp.memory import InProcessBroker
 from adapters.metrics.collectors import ScrapeSources
 from adapters.metrics.instruments import MeteredExchange, NodeMetrics
+from adapters.push.attempts import PushAttempts
 from adapters.push.deliverer import PushDeliverer
 from adapters.store.blobs import FileBlobs
 from adapters.store.db import database_url, make_engine
@@ -75,7 +76,7 @@ def make_broker(settings: Settings) -> BrokerPort:
         return InProcessBroker()
     from adapters.amqp.rabbit import RabbitBroker
 
-    return RabbitBroker(settings.broker_url)
+    return RabbitBroker(settings.broker_url, prefix=settings.broker_prefix)
 
 
 def trust_stage_for(
@@ -159,7 +160,8 @@ def build_node(
     http = httpx.Client(timeout=settings.push.timeout_seconds, follow_redirects=False)
     pusher = PushDeliverer(
         exchange=exchange, directory=registry, http=http, secret_for=secret_for, clock=clk,
-        random=random.SystemRandom().random, settings=settings.push, observer=metrics)
+        random=random.SystemRandom().random, settings=settings.push,
+        attempts=PushAttempts(route_engine), observer=metrics)
     agency = AgencyOperations(exchange=exchange, directory=registry, trails=store,
                               max_package_bytes=settings.edxml.max_package_bytes,
                               on_queued=worker.wake.set)

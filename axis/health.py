@@ -14,6 +14,11 @@ The registry is plain data behind a lock, read by the health endpoints and the m
 (adapters), fed by the loops from their own threads. Times come from the caller (the
 node's clock), so tests move a fixed clock instead of sleeping.
 
+Several processes (issue 9: `axis serve --no-background` next to `axis worker`): each
+publishes its registry's snapshot to the database (adapters/jobs/fleet.py), and `merge`
+makes one view of a loop or job out of every live process's: alive when some process runs
+it alive, and `dead` when no live process runs a loop or job the node needs at all.
+
 `LoopGuard` runs one pass of a loop: any exception is caught (a background loop must never
 die of one), logged with an error id, recorded here, and answered with a back-off. A run of
 identical failures is one incident with one error id: the log line of its first occurrence
@@ -27,7 +32,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -106,6 +111,43 @@ class Heartbeats:
     def _get(self, name: str, at: datetime) -> Beat:
         # A loop that reports without registering is watched from then on, never late.
         return self._beats.get(name) or Beat(name, "loop", None, at)
+
+
+_RANK = {Liveness.ALIVE: 0, Liveness.LATE: 1, Liveness.DEAD: 2}
+
+
+def merge(own: Sequence[Beat], others: Sequence[Beat], *, needed: Iterable[tuple[str, str]],
+          now: datetime) -> tuple[Beat, ...]:
+    """One beat per name out of this process's (`own`, states already judged) and other
+    live processes' (`others`, judged here again at `now`: a loop that stopped beating
+    in a process that still reports is late). The best state wins (one worker running
+    the delivery loop is enough), failures add up; a `needed` (name, kind) that no
+    process runs is dead."""
+    best: dict[str, Beat] = {}
+    for b in [*own, *(replace(o, state=_seen_state(o, now)) for o in others)]:
+        held = best.get(b.name)
+        if held is None:
+            best[b.name] = b
+            continue
+        winner = b if (_RANK[b.state], -_ts(b.last_success)) < (
+            _RANK[held.state], -_ts(held.last_success)) else held
+        best[b.name] = replace(winner, failures=held.failures + b.failures)
+    for name, kind in needed:
+        if name not in best:
+            best[name] = Beat(name, kind, None, now, last_error="no live process runs it",
+                              state=Liveness.DEAD)
+    return tuple(best[n] for n in sorted(best))
+
+
+def _ts(at: datetime | None) -> float:
+    return at.timestamp() if at is not None else float("-inf")
+
+
+def _seen_state(b: Beat, now: datetime) -> Liveness:
+    """Another process's beat: dead as it said, else late by its period at `now`."""
+    if b.state is Liveness.DEAD:
+        return Liveness.DEAD
+    return _state(b, None, now)
 
 
 def _state(b: Beat, alive: Callable[[], bool] | None, now: datetime) -> Liveness:

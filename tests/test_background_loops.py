@@ -157,6 +157,7 @@ class FlakyDirectory:
 def test_push_loop_survives_beats_and_backs_off(
     tmp_path: Path, pki_dirs: tuple[Path, Path]
 ) -> None:
+    from adapters.push.attempts import PushAttempts
     from adapters.push.deliverer import PushDeliverer
 
     t = start(tmp_path, *pki_dirs, push=PushSettings(enabled=False, poll_seconds=0.01,
@@ -168,7 +169,7 @@ def test_push_loop_survives_beats_and_backs_off(
         pusher = PushDeliverer(
             exchange=t.node.exchange, directory=directory, http=t.node.http,
             secret_for=lambda _: "x", clock=clock, random=lambda: 0.5,
-            settings=t.node.settings.push)
+            settings=t.node.settings.push, attempts=PushAttempts(t.node.store.engine))
         health = Heartbeats()
         guard = LoopGuard("push", now=clock.now, log=logging.getLogger("axis.push"),
                           health=health, min_s=0.01, max_s=0.05)

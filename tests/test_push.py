@@ -20,6 +20,7 @@ from admin_support import start
 from exchange_support import NOI_VU, UBND, TestNode
 
 from adapters.push import signing
+from adapters.push.attempts import PushAttempts
 from adapters.push.deliverer import PushDeliverer
 from axis.auth import keys
 from axis.auth import signing as agency_signing
@@ -109,7 +110,7 @@ def pusher(t: TestNode, *, random: float = 1.0, **settings: object) -> PushDeliv
         secret_for=lambda sid: agency_signing.derive_secret(keys.master_key(n.settings), sid),
         clock=t.clock, random=lambda: random,
         settings=PushSettings(**(values | settings)),  # type: ignore[arg-type]
-        observer=n.metrics)
+        attempts=PushAttempts(n.store.engine), observer=n.metrics)
 
 
 def send_to_vp(t: TestNode, number: int = 1) -> tuple[str, str, bytes]:

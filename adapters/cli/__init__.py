@@ -22,13 +22,14 @@ from adapters.cli import (
     registry_cmd,
     serve_cmd,
     trail_cmd,
+    worker_cmd,
 )
 from axis.errors import AxisError
 from axis.settings import Settings, load_settings
 
 # credentials_cmd joins `registry` as `axis registry credentials`: it comes after it.
-COMMANDS = (serve_cmd, edxml_cmd, pki_cmd, registry_cmd, credentials_cmd, audit_cmd, trail_cmd,
-            agency_cmd, admin_cmd, demo_cmd, bench_cmd, db_cmd)
+COMMANDS = (serve_cmd, worker_cmd, edxml_cmd, pki_cmd, registry_cmd, credentials_cmd,
+            audit_cmd, trail_cmd, agency_cmd, admin_cmd, demo_cmd, bench_cmd, db_cmd)
 
 
 _OPERATOR_ACTION = frozenset({"node.config_invalid", "node.schema_outdated"})

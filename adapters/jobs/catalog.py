@@ -1,7 +1,10 @@
 """What the node runs in the background: its loops and its periodic jobs.
 
-Add a periodic job by appending a `Job` to `node_jobs`; it is scheduled by every
-`axis serve`, reported on /readyz, /health/delivery and /metrics by its name.
+Add a periodic job by appending a `Job` to `node_jobs`; it is scheduled wherever the
+node's background runs (`axis worker`, or `axis serve` without `--no-background`), and in
+HTTP-only processes too when it is marked `every_process`; it is reported on /readyz,
+/health/delivery and /metrics by its name. A job may run in several processes at once
+(several workers on one database): make it safe for that, or say why it is.
 """
 
 from __future__ import annotations
@@ -52,13 +55,20 @@ ORPHANS_EVERY = timedelta(hours=1)
 def node_jobs(node: Node) -> list[Job]:
     delivery = node.settings.delivery
     return [
+        # Every process: each verifies with its own CRL store (HTTP processes above all).
         Job("trust.crl_refresh", timedelta(hours=node.settings.trust.crl_refresh_hours),
-            crl_refresh(node)),
+            crl_refresh(node), every_process=True),
         # At start too: what a crashed node left stranded moves on without waiting a period.
         Job("delivery.reconcile", timedelta(seconds=delivery.reconcile_every_seconds),
             reconcile(node), at_start=True),
         Job("store.orphans", ORPHANS_EVERY, collect_orphans(node)),
     ]
+
+
+def needed(node: Node, settings: Settings | None = None) -> list[tuple[str, str]]:
+    """(name, kind) of every loop and job some process of the node must run."""
+    return ([(loop.name, "loop") for loop in node_loops(node, settings)]
+            + [(job.name, "job") for job in node_jobs(node)])
 
 
 def reconcile(node: Node) -> Callable[[datetime], None]:

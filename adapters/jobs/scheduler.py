@@ -37,6 +37,9 @@ class Job:
     fn: Callable[[datetime], None]
     expected_every: timedelta | None = None
     at_start: bool = False  # also run once as soon as the scheduler starts
+    # Runs in every process, HTTP-only ones included (`axis serve --no-background`), not
+    # only where the loops run: e.g. CRL refresh, since every process verifies signatures.
+    every_process: bool = False
 
     @property
     def late_after(self) -> timedelta:

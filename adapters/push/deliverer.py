@@ -15,9 +15,11 @@ entries, an alert in the log (`node.push_dead_lettered`); `requeue` puts it back
 
 Waiting is scheduled, never slept: a pass pushes only what is due by the injected clock, so
 one slow agency does not hold the loop and tests move the clock instead of sleeping. The
-attempt counts live in memory: a restart gives every waiting delivery a fresh budget
-(more retries, never fewer). Several nodes may push the same delivery at once; the
-receiver de-duplicates by X-Axis-Delivery-Id and `take` is idempotent.
+attempt counts and next-attempt times live in the database (adapters/push/attempts.py): a
+restarted worker keeps each copy's budget, and of several worker processes only the one
+that claimed a copy's attempt POSTs it. Should a push still happen twice (a worker killed
+between the POST and the take), the receiver de-duplicates by X-Axis-Delivery-Id and
+`take` is idempotent.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Protocol
 import httpx
 
 from adapters.push import signing
+from adapters.push.attempts import PushAttempts
 from axis import errors
 from axis.clock import Clock, iso
 from axis.errors import AxisError
@@ -66,13 +69,6 @@ class _NoObserver:
         return None
 
 
-@dataclass(slots=True)
-class _Retry:
-    attempts: int
-    due: datetime
-    last_error: str
-
-
 @dataclass(frozen=True, slots=True)
 class PassReport:
     delivered: int = 0
@@ -91,6 +87,7 @@ class PushDeliverer:
         clock: Clock,
         random: Callable[[], float],
         settings: PushSettings,
+        attempts: PushAttempts,
         observer: PushObserver | None = None,
         timer: Callable[[], float] | None = None,
     ) -> None:
@@ -103,20 +100,18 @@ class PushDeliverer:
         self._settings = settings
         self._observer = observer or _NoObserver()
         self._timer = timer or time.perf_counter  # latency is wall time, not clock
-        self._retries: dict[str, _Retry] = {}
-        self._lock = threading.Lock()  # one pass at a time (the loop, tests)
+        self._attempts = attempts
+        self._lock = threading.Lock()  # one pass at a time in this process (the loop, tests)
 
     # --- the loop -------------------------------------------------------------------------
     def run_once(self) -> PassReport:
         with self._lock:
             report = PassReport()
-            seen: set[str] = set()
             for agency in self._directory.list(state=AgencyState.ACTIVE):
                 if agency.delivery_mode is DeliveryMode.PUSH:
-                    report = self._push_agency(agency, seen, report)
+                    report = self._push_agency(agency, report)
             # Copies taken by pull, withdrawn or dead-lettered elsewhere: forget them.
-            for gone in set(self._retries) - seen:
-                self._retries.pop(gone, None)
+            self._attempts.prune()
             return report
 
     def run(self, stop: threading.Event, guard: LoopGuard | None = None) -> None:
@@ -129,37 +124,45 @@ class PushDeliverer:
             stop.wait(max(self._settings.poll_seconds, outcome.retry_after_s))
 
     def attempts(self, delivery_id: str) -> int:
-        retry = self._retries.get(delivery_id)
-        return retry.attempts if retry else 0
+        """Attempts the copy has used (claimed) so far, as the database holds them."""
+        row = self._attempts.get(delivery_id)
+        return row.attempts if row else 0
+
+    def _lease(self) -> timedelta:
+        # Long enough for the POST to end (its timeout) and the outcome to be written;
+        # after it, a copy whose worker died mid-attempt is another worker's to try.
+        return timedelta(seconds=3 * self._settings.timeout_seconds + 30)
 
     # --- one agency ----------------------------------------------------------------------
-    def _push_agency(self, agency: Agency, seen: set[str], report: PassReport) -> PassReport:
+    def _push_agency(self, agency: Agency, report: PassReport) -> PassReport:
         items = self._exchange.inbox(agency.agency_id, limit=self._settings.batch)
-        seen.update(i.delivery_id for i in items)
+        known = self._attempts.of(i.delivery_id for i in items)  # one read, no lock
         now = self._clock.now()
         for item in items:
-            retry = self._retries.get(item.delivery_id)
-            if retry is not None and retry.due > now:
-                continue
-            attempt = (retry.attempts if retry else 0) + 1
+            row = known.get(item.delivery_id)
+            if row is not None and row.next_attempt_at > now:
+                continue  # backing off, or another worker's attempt is in flight
+            claimed = self._attempts.claim(item.delivery_id, now, self._lease())
+            if claimed is None:
+                continue  # another worker claimed it since the read
+            attempt = claimed
             started = self._timer()
             error = self._post(agency, item, attempt)
             elapsed = self._timer() - started
             if error is None:
-                self._retries.pop(item.delivery_id, None)
                 self._delivered(agency, item)
+                self._attempts.forget(item.delivery_id)
                 self._observer.pushed("delivered", elapsed)
                 report = replace(report, delivered=report.delivered + 1)
                 continue
             if attempt >= self._settings.max_attempts:
-                self._retries.pop(item.delivery_id, None)
                 self.dead_letter(item.delivery_id, attempts=attempt, last_error=error,
                                  endpoint=agency.endpoint)
                 self._observer.pushed("dead_letter", elapsed)
                 report = replace(report, dead_lettered=report.dead_lettered + 1)
             else:
                 due = now + self._backoff(attempt)
-                self._retries[item.delivery_id] = _Retry(attempt, due, error)
+                self._attempts.failed(item.delivery_id, due=due, error=error)
                 self._journal_failure(item, attempt, error, due)
                 self._observer.pushed("retry", elapsed)
                 report = replace(report, retried=report.retried + 1)
@@ -225,17 +228,21 @@ class PushDeliverer:
         at = self._clock.now()
         with self._exchange.store.transaction() as tx:
             d = tx.get_delivery(delivery_id, for_update=True)
-            if d is None or d.state is not DeliveryState.AVAILABLE:
-                return False
-            tx.update_delivery(replace(d, state=DeliveryState.FAILED))
-            tx.remove_from_inbox(delivery_id)
-            tx.add_trail(TrailEntry(
-                d.document_id, d.recipient_id, TrailEvent.FAILED, at, delivery_id,
-                status_code=d.status_code,
-                detail=f"push: {attempts} attempts; {last_error}"[:MAX_DETAIL]))
-            tx.append_journal(at, "delivery.failed", delivery_id, {
-                "recipient": d.recipient_id, "code": errors.PUSH_DEAD_LETTERED.id,
-                "attempts": attempts, "last_error": last_error, "endpoint": endpoint})
+            gone = d is None or d.state is not DeliveryState.AVAILABLE
+            if d is not None and not gone:
+                tx.update_delivery(replace(d, state=DeliveryState.FAILED))
+                tx.remove_from_inbox(delivery_id)
+                tx.add_trail(TrailEntry(
+                    d.document_id, d.recipient_id, TrailEvent.FAILED, at, delivery_id,
+                    status_code=d.status_code,
+                    detail=f"push: {attempts} attempts; {last_error}"[:MAX_DETAIL]))
+                tx.append_journal(at, "delivery.failed", delivery_id, {
+                    "recipient": d.recipient_id, "code": errors.PUSH_DEAD_LETTERED.id,
+                    "attempts": attempts, "last_error": last_error, "endpoint": endpoint})
+        # After the transaction: on SQLite the budget's table is another write.
+        self._attempts.forget(delivery_id)
+        if d is None or gone:
+            return False
         # The alert: operators watch for this line (and axis_push_attempts_total).
         log.error("ALERT %s: delivery %s to %s dead-lettered after %d attempts: %s",
                   errors.PUSH_DEAD_LETTERED.id, delivery_id, d.recipient_id, attempts,
@@ -259,8 +266,8 @@ class PushDeliverer:
                                     detail=f"requeued by {actor}"[:MAX_DETAIL]))
             tx.append_journal(at, "delivery.requeued", delivery_id, {
                 "recipient": d.recipient_id, "actor": actor, "reason": reason})
-        # Not under the pass lock: a pass may be waiting on a slow endpoint.
-        self._retries.pop(delivery_id, None)
+        # A fresh budget (not under the pass lock: a pass may wait on a slow endpoint).
+        self._attempts.forget(delivery_id)
         return True
 
 

@@ -8,6 +8,12 @@ When given a node, the app owns its background work for the server's lifetime
 push agencies' endpoints) run in threads, the periodic jobs (CRL refresh …) on APScheduler,
 all started and stopped with the application and watched by the health registry
 (axis/health.py) that /readyz, /health/delivery and /metrics read (adapters/rest/health.py).
+`role="http"` (`axis serve --no-background`) runs only the jobs every process needs (CRL
+refresh) and leaves the loops to `axis worker` processes; every process publishes its
+heartbeats to the database and the probes read all of them (adapters/jobs/fleet.py).
+
+`from_environment` is the app factory of `axis serve --workers N`: each uvicorn worker
+process builds its own node from the same settings (the environment and `AXIS_CONFIG`).
 
 Every request gets a request id (`X-Request-Id`) and one access line in the log
 (adapters/rest/access.py).
@@ -24,6 +30,8 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from adapters.jobs.background import Background
+from adapters.jobs.catalog import needed
+from adapters.jobs.fleet import Fleet, HeartbeatTable
 from adapters.metrics.collectors import HealthCollector
 from adapters.node import Node
 from adapters.rest import admin, agency, docs_assets
@@ -36,24 +44,32 @@ from adapters.soap import mount as mount_soap
 from axis.clock import Clock, SystemClock
 from axis.errors import AxisError
 from axis.health import Heartbeats
-from axis.settings import Settings
+from axis.settings import Settings, load_settings
+
+# How `axis serve --workers N` tells its worker processes what to run (no AXIS_ prefix:
+# not a setting, an instruction from the parent process).
+ROLE_ENV = "AXISSERVE_ROLE"
 
 
 def create_app(
     settings: Settings, node: Node | None = None, clock: Clock | None = None, *,
-    background: bool = True,
+    background: bool = True, role: str = "all", owns_node: bool = False,
 ) -> FastAPI:
-    """`background=False`: the caller drives delivery itself (the demo's scripted clock)."""
+    """`background=False`: the caller drives delivery itself (the demo's scripted clock).
+    `role`: "all" (HTTP, loops and jobs) or "http" (HTTP and the every-process jobs; the
+    loops run in `axis worker` processes). `owns_node`: close the node at shutdown."""
     clk = clock or SystemClock()
-    # This process's loops and jobs (heartbeats are per process, like the threads).
-    health = Heartbeats()
+    # This process's loops and jobs; with a background, merged with every other process's.
+    fleet = Fleet(HeartbeatTable(node.store.engine), role=role,
+                  needed=needed(node, settings)) if node is not None and background else None
+    health = fleet or Heartbeats()
     health_metrics = CollectorRegistry()
     health_metrics.register(HealthCollector(health, clk))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        work = Background(node, health=health, clock=clk, settings=settings) if (
-            node is not None and background) else None
+        work = Background(node, health=health, clock=clk, settings=settings, role=role,
+                          fleet=fleet) if node is not None and background else None
         app.state.background = work
         if work is not None:
             work.start()
@@ -62,6 +78,8 @@ def create_app(
         finally:
             if work is not None:
                 work.stop()
+            if owns_node and node is not None:
+                node.close()
 
     app = FastAPI(title="Axis", version="0.1.0", summary="Provincial edXML exchange node",
                   lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -93,6 +111,20 @@ def create_app(
 
     probes.install(app, settings, node, health, clk)
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app factory of `axis serve --workers N` (uvicorn imports it in each worker
+    process): settings from the environment and `AXIS_CONFIG`, a node of its own."""
+    import os
+
+    from adapters import logs
+    from adapters.node import build_node
+
+    settings = load_settings()  # AXIS_CONFIG names the file, as for the parent
+    logs.configure(fmt=settings.log_format, level=settings.log_level)
+    role = os.environ.get(ROLE_ENV, "all")
+    return create_app(settings, build_node(settings), role=role, owns_node=True)
 
 
 def _document_security(app: FastAPI) -> None:

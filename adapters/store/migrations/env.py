@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 # The table modules register their tables on the shared metadata: import each one here
 # (the next revision's author adds theirs), so that autogenerate and the schema test
 # see every table.
-from adapters.store import registry_tables, route_tables  # noqa: F401
+from adapters.store import process_tables, registry_tables, route_tables  # noqa: F401
 from adapters.store.db import metadata
 
 connection = context.config.attributes.get("connection")
