@@ -459,10 +459,11 @@ PACKAGE_CORRUPT = _c.add(
     "The stored package content is corrupted.")
 JOURNAL_BROKEN = _c.add(
     "node.journal_broken", N, 500,
-    "The journal's head does not match its last entry: appends are refused until an "
-    "auditor has looked (fail closed, `axis audit verify`).",
-    "Nhật ký liên thông không toàn vẹn; trục tạm dừng ghi nhận.",
-    "The message journal is inconsistent; the node stops recording.")
+    "The journal cannot be chained: a sealed entry was removed or rewritten, an entry does "
+    "not match its own hash, or (SQLite) a number is missing. Steps are still journaled; "
+    "the sealer stops until an auditor has looked (`axis audit verify`).",
+    "Nhật ký liên thông không toàn vẹn; trục tạm dừng niêm phong nhật ký.",
+    "The message journal is inconsistent; the node stops sealing it.")
 
 # --- the agency registry (Art. 8.2 identifiers, Art. 22 accounts) ---------------------
 REGISTRY_UNKNOWN_AGENCY = _c.add(

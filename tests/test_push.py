@@ -295,3 +295,43 @@ def test_signature_reference_vector() -> None:
                               delivery_id="d-1", body=body, signature=sig)
     assert signing.target_of("https://x.example") == "/"
     assert httpx.URL("https://x.example/a?b=c").raw_path == b"/a?b=c"
+
+
+def test_attempts_survive_a_restart_and_two_workers_push_once(
+    t: TestNode, endpoint: Endpoint
+) -> None:
+    """The budget lives in the database (issue 9): a new deliverer (a restarted worker)
+    continues the count and the back-off instead of starting afresh, and of two
+    deliverers (two worker processes) passing at the same moment only one POSTs."""
+    endpoint.status = 503
+    _, delivery_id, _ = send_to_vp(t)
+    first = pusher(t, max_attempts=3)
+    assert first.run_once().retried == 1
+    restarted = pusher(t, max_attempts=3)
+    assert restarted.attempts(delivery_id) == 1
+    row = PushAttempts(t.node.store.engine).get(delivery_id)
+    assert row is not None and row.last_error == "HTTP 503"
+    assert row.next_attempt_at == t.clock.now() + timedelta(seconds=2)
+    assert restarted.run_once().retried == 0  # still backing off: no POST
+    assert len(endpoint.received) == 1
+    t.clock.advance(timedelta(seconds=2))
+    other = pusher(t, max_attempts=3)
+    done = [restarted.run_once(), other.run_once()]
+    assert sum(r.retried for r in done) == 1 and len(endpoint.received) == 2
+    t.clock.advance(timedelta(seconds=4))
+    # The third attempt of the copy's life is its last, whichever process makes it.
+    assert pusher(t, max_attempts=3).run_once().dead_lettered == 1
+    assert [h["x-axis-attempt"] for h in endpoint.received] == ["1", "2", "3"]
+    assert state(t, delivery_id) is DeliveryState.FAILED
+    assert PushAttempts(t.node.store.engine).get(delivery_id) is None  # spent: forgotten
+
+
+def test_a_claimed_attempt_is_not_claimed_again_until_its_lease_ends(t: TestNode) -> None:
+    """A worker killed mid-POST spent its attempt; another takes over after the lease."""
+    _, delivery_id, _ = send_to_vp(t)
+    attempts = PushAttempts(t.node.store.engine)
+    now, lease = t.clock.now(), timedelta(seconds=60)
+    assert attempts.claim(delivery_id, now, lease) == 1
+    assert attempts.claim(delivery_id, now, lease) is None
+    assert attempts.claim(delivery_id, now + timedelta(seconds=59), lease) is None
+    assert attempts.claim(delivery_id, now + lease, lease) == 2

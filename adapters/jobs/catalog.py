@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from adapters.jobs.scheduler import Job
 from adapters.logs import get_logger
 from adapters.node import Node
+from axis import errors
 from axis.health import LoopGuard
 from axis.settings import Settings
 
@@ -50,6 +51,8 @@ def node_loops(node: Node, settings: Settings | None = None) -> list[Loop]:
 
 
 ORPHANS_EVERY = timedelta(hours=1)
+SEAL_EVERY = timedelta(seconds=1)
+SEAL_LATE_AFTER = timedelta(minutes=1)
 
 
 def node_jobs(node: Node) -> list[Job]:
@@ -62,7 +65,25 @@ def node_jobs(node: Node) -> list[Job]:
         Job("delivery.reconcile", timedelta(seconds=delivery.reconcile_every_seconds),
             reconcile(node), at_start=True),
         Job("store.orphans", ORPHANS_EVERY, collect_orphans(node)),
+        # Every second: the journal's unsealed tail stays short (route_journal.py). Late
+        # only when no pass succeeded for a minute (a burst, or a broken journal).
+        Job("journal.seal", SEAL_EVERY, seal_journal(node), expected_every=SEAL_LATE_AFTER,
+            at_start=True),
     ]
+
+
+def seal_journal(node: Node) -> Callable[[datetime], None]:
+    """Chain the committed journal entries in seq order (adapters/store/route_journal.py);
+    a journal that cannot be chained fails the run with node.journal_broken."""
+
+    def run(at: datetime) -> None:
+        done = node.store.seal_journal(at)
+        if done.gaps:
+            log.info("journal numbers of rolled-back steps sealed", count=done.gaps)
+        if done.broken:
+            raise errors.JOURNAL_BROKEN.error(done.broken)
+
+    return run
 
 
 def needed(node: Node, settings: Settings | None = None) -> list[tuple[str, str]]:
