@@ -36,13 +36,16 @@ def node_db(
         yield url
 
 
-def journal_of(url: str, n: int) -> None:
+def journal_of(url: str, n: int, *, seal: bool = True) -> None:
+    """`n` entries, sealed as the node's `journal.seal` job would."""
     engine = make_engine(url)
     migrate.upgrade(engine)
     store = SqlRouteStore(engine)
     for i in range(n):
         with store.transaction() as tx:
             tx.append_journal(T0 + seconds(i), "delivery.queued", f"d{i}", {"i": i})
+    if seal:
+        assert not store.seal_journal(T0).broken
     engine.dispose()
 
 
@@ -59,18 +62,36 @@ def audit(capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, object]]:
     return code, json.loads(out)
 
 
+def good(entries: int, sealed: int) -> dict[str, object]:
+    return {"entries": entries, "ok": True, "first_broken": None, "reason": "",
+            "sealed_seq": sealed, "unsealed": entries - sealed, "gaps_rolled_back": [],
+            "gaps_pending": [], "gaps_pending_count": 0, "beyond_end": 0}
+
+
 def test_a_fresh_node_has_a_valid_empty_journal(
     node_db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The audit only reads and never migrates (tests/test_db_cli.py): the schema first.
     assert main(["db", "upgrade"]) == 0
     capsys.readouterr()
-    assert audit(capsys) == (0, {"entries": 0, "ok": True, "first_broken": None, "reason": ""})
+    assert audit(capsys) == (0, good(0, 0))
 
 
 def test_good_chain_exits_0(node_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     journal_of(node_db, 6)
-    assert audit(capsys) == (0, {"entries": 6, "ok": True, "first_broken": None, "reason": ""})
+    assert audit(capsys) == (0, good(6, 6))
+
+
+def test_the_unsealed_tail_is_verified_and_reported(
+    node_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal_of(node_db, 4)
+    journal_of(node_db, 3, seal=False)
+    assert audit(capsys) == (0, good(7, 4))
+    tamper(node_db, "UPDATE journal SET payload = '{\"i\":9}' WHERE seq = 6")
+    code, report = audit(capsys)
+    assert (code, report["first_broken"], report["sealed_seq"]) == (1, 6, 4)
+    assert report["reason"] == "entry content does not match its hash"
 
 
 def test_entry_edited_in_the_database_exits_1_with_its_seq(

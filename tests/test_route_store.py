@@ -347,7 +347,7 @@ def about_route(diff: object) -> bool:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_migrations_create_the_route_tables(backend: str, tmp_path: Path) -> None:
     with migrated_engine(backend, tmp_path) as engine:
-        assert migrate.current(engine) == "0002_route"
+        assert migrate.current(engine) in migrate.heads()
         assert set(inspect(engine).get_table_names()) >= ROUTE_NAMES
         with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -363,6 +363,7 @@ def test_migrations_create_the_route_tables(backend: str, tmp_path: Path) -> Non
             tx.add_outbox("d1", RECIPIENT, 0, b"x", T0)
             tx.append_journal(T0, "package.accepted", SHA, {})
         assert store.verify_journal().ok
+        store.seal_journal(T0)  # only a sealed journal goes back (0004_journal_seal)
         migrate.downgrade(engine, "0001_registry")
         assert not ROUTE_NAMES & set(inspect(engine).get_table_names())
 

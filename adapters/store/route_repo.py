@@ -6,7 +6,8 @@ block ends normally, rolled back when it raises, so a step is all there or not a
 Two node processes may share the database (issue 4). What keeps them apart:
 - PostgreSQL (READ COMMITTED): unique keys (dedupe_key, inbox delivery_id, journal seq)
   settle races; `claim_outbox` uses FOR UPDATE SKIP LOCKED so relays take disjoint
-  batches; journal appends lock the single `journal_head` row FOR UPDATE.
+  batches; journal appends lock nothing shared (the database numbers them) and only the
+  sealer locks the `journal_head` row (route_journal.py).
 - SQLite: every transaction starts with BEGIN IMMEDIATE (see `serialise_sqlite_writes`),
   so writers queue on the database lock (busy_timeout) for the whole step. A deferred
   BEGIN would let two transactions read, then both try to upgrade to the write lock: one
@@ -20,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any, ParamSpec, TypeVar
@@ -36,7 +37,8 @@ from adapters.store.route_tables import deliveries, inbox, outbox, packages, tra
 from axis import errors
 from axis.edxml.model import Kind
 from axis.errors import AxisError
-from axis.journal.chain import ChainReport, JournalEntry
+from axis.journal.audit import ChainReport, verify
+from axis.journal.chain import JournalEntry
 from axis.route.model import (
     Delivery,
     DeliveryState,
@@ -396,11 +398,38 @@ class SqlRouteStore:
             last = page[-1].seq
 
     def journal_head(self) -> tuple[int, str]:
-        """The seq and hash the last append recorded ((0, GENESIS) before any)."""
+        """The seal head: the last seq the sealer chained and its link ((0, GENESIS)
+        before any)."""
         with self._reading() as conn:
-            return route_journal.head(conn)
+            h = route_journal.head(conn)
+        return h.seq, h.hash
+
+    def seal_journal(self, at: datetime, *, passes: int = 20) -> route_journal.SealPass:
+        """Chain committed entries (route_journal.seal_pass), batch after batch in short
+        transactions, until caught up or `passes` batches are done. Safe from any number
+        of processes at once: a sealer finding another at work returns `busy`."""
+        with self._reading() as conn:
+            if route_journal.settled(conn):
+                return route_journal.SealPass(head=route_journal.head(conn).seq)
+        total = gaps = 0
+        done = route_journal.SealPass()
+        for _ in range(max(1, passes)):
+            try:
+                with self._engine.begin() as conn:
+                    done = route_journal.seal_pass(conn, at)
+            except SQLAlchemyError as exc:
+                raise translate(exc) from exc
+            total, gaps = total + done.sealed, gaps + done.gaps
+            if not done.more:
+                break
+        return replace(done, sealed=total, gaps=gaps)
 
     def verify_journal(self) -> ChainReport:
-        """The whole chain (axis.journal.chain.verify_chain), then its ends against the
-        head: a chain cut short at the end, or grown behind the head's back, also breaks."""
-        return route_journal.verify(self.journal_head, self.journal)
+        """The sealed chain link by link against the seal head, then the unsealed tail by
+        each entry's own hash (axis/journal/audit.py)."""
+        with self._reading() as conn:
+            head = route_journal.head(conn)
+            issued = route_journal.issued(conn)
+            final = route_journal.gaps_final(conn)
+        return verify(self.journal(), head, sealed_after=lambda: self.journal_head()[0],
+                      issued=issued, gaps_final=final)

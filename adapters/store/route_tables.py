@@ -12,10 +12,11 @@ Choices that matter for correctness:
   state later must not need an ALTER TYPE on PostgreSQL.
 - The journal payload is the canonical JSON text the hash was computed over, in a Text
   column: a JSON/JSONB column may reorder keys or normalise numbers and break the hash.
-- `journal_head` is a single row (id = 1) holding the last seq and hash. Appends lock it,
-  which serialises them on PostgreSQL (a lock on the last journal row would not: a waiter
-  would get the stale row back and fork the chain); it also lets an audit notice entries
-  removed from the end of the journal, which the chain alone cannot show.
+- Journal `seq` is handed out by the database (a sequence on PostgreSQL, AUTOINCREMENT on
+  SQLite, never reused): appenders share no row. `journal_head` is a single row (id = 1)
+  holding the seal head, the last seq the sealer chained and its link; only sealers lock
+  it. It also lets an audit notice sealed entries removed from the end of the journal,
+  which the chain alone cannot show (adapters/store/route_journal.py).
 """
 
 from __future__ import annotations
@@ -163,14 +164,20 @@ inbox = Table(
 
 journal = Table(
     "journal", metadata,
-    # The primary key makes seq unique: two appenders can never both write seq n.
-    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    # Numbered at insert by the database; the sealer claims a rolled-back number by
+    # inserting its gap marker at that seq (the primary key settles the race).
+    Column("seq", Serial, primary_key=True, autoincrement=True),
     Column("at", Instant, nullable=False),
     Column("kind", String, nullable=False),
     Column("subject", String, nullable=False),
     Column("payload", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    # Written by the appender: H(at, kind, subject, payload). NULL only on entries
+    # chained before the sealer existed (their link covers the content).
+    Column("entry_hash", String(64), nullable=True),
+    # The chain, written by the sealer: NULL until sealed.
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+    sqlite_autoincrement=True,
 )
 
 journal_head = Table(

@@ -1,21 +1,35 @@
-"""The append-only evidence journal: every step leaves an entry, each entry holds the hash
-of the one before, so an edit anywhere breaks the chain from there on.
+"""The append-only evidence journal: every step leaves an entry; a sealer later chains the
+committed entries in sequence order, each link holding the hash of the one before, so an
+edit anywhere in the sealed part breaks the chain from there on.
 
-Fail closed (design.md, after X-Road's message log): the journal entry is written in the
-same transaction as the step it records; no acknowledgement leaves without it.
+Fail closed (design.md, after X-Road's message log): the entry is written in the same
+transaction as the step it records, with its own entry hash (time, kind, subject,
+payload); no acknowledgement leaves without it. Appends share no row: the database hands
+out the sequence number, and chaining happens afterwards, in batches, in the sealer's own
+short transaction (adapters/store/route_journal.py explains which gaps it may seal).
+
+Two hashes per entry:
+- `entry_hash` = H(time, kind, subject, payload), written by the appender: it covers the
+  unsealed tail, whose order the database's sequence gives.
+- `hash` (the link) = H(seq, time, kind, subject, payload, prev_hash), written by the
+  sealer. The link covers the content itself, not only the entry hash: entries chained
+  before the sealer existed (one link per append) verify unchanged, with the same formula.
+A sequence number that no committed entry will ever hold (a rolled-back step) is sealed as
+an explicit `journal.gap` entry, so a missing number in the sealed part is always a
+removed entry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from axis.clock import iso
 
 GENESIS = "0" * 64
+GAP_KIND = "journal.gap"  # a sealed sequence number that no committed step holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +39,13 @@ class JournalEntry:
     kind: str  # e.g. package.accepted, delivery.available, delivery.delivered, status.relayed
     subject: str  # what it is about: a delivery id, a document id, an agency id
     payload: dict[str, object]
-    prev_hash: str
-    hash: str
+    entry_hash: str | None  # None only for entries chained before the sealer existed
+    prev_hash: str | None = None  # None until sealed
+    hash: str | None = None  # the link; None until sealed
+
+    @property
+    def sealed(self) -> bool:
+        return self.hash is not None
 
 
 def canonical(payload: dict[str, object]) -> str:
@@ -34,43 +53,43 @@ def canonical(payload: dict[str, object]) -> str:
                       default=str)
 
 
-def entry_hash(
+def entry_hash(at: datetime, kind: str, subject: str, payload: dict[str, object]) -> str:
+    """The hash an appender writes: what the entry says, not where it stands."""
+    material = "\n".join((iso(at), kind, subject, canonical(payload)))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def link_hash(
     seq: int, at: datetime, kind: str, subject: str, payload: dict[str, object], prev_hash: str
 ) -> str:
+    """The chain link the sealer writes (the same formula as the journal's first form)."""
     material = "\n".join((str(seq), iso(at), kind, subject, canonical(payload), prev_hash))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def make_entry(
-    prev: JournalEntry | None, at: datetime, kind: str, subject: str, payload: dict[str, object]
+def new_entry(
+    seq: int, at: datetime, kind: str, subject: str, payload: dict[str, object]
 ) -> JournalEntry:
-    seq = prev.seq + 1 if prev else 1
-    prev_hash = prev.hash if prev else GENESIS
-    return JournalEntry(seq, at, kind, subject, payload, prev_hash,
-                        entry_hash(seq, at, kind, subject, payload, prev_hash))
+    """An unsealed entry, as the appender writes it."""
+    return JournalEntry(seq, at, kind, subject, payload, entry_hash(at, kind, subject, payload))
 
 
-@dataclass(frozen=True, slots=True)
-class ChainReport:
-    entries: int
-    first_broken: int | None  # seq of the first entry that does not verify
-    reason: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.first_broken is None
+def content_intact(e: JournalEntry) -> bool:
+    return e.entry_hash is None or e.entry_hash == entry_hash(e.at, e.kind, e.subject,
+                                                              e.payload)
 
 
-def verify_chain(entries: Iterable[JournalEntry]) -> ChainReport:
-    """Walk the journal in order; report the first broken link."""
-    prev_hash, expected_seq, n = GENESIS, 1, 0
-    for e in entries:
-        n += 1
-        if e.seq != expected_seq:
-            return ChainReport(n, e.seq, f"sequence gap: expected {expected_seq}, found {e.seq}")
-        if e.prev_hash != prev_hash:
-            return ChainReport(n, e.seq, "prev_hash does not match the previous entry's hash")
-        if entry_hash(e.seq, e.at, e.kind, e.subject, e.payload, e.prev_hash) != e.hash:
-            return ChainReport(n, e.seq, "entry content does not match its hash")
-        prev_hash, expected_seq = e.hash, expected_seq + 1
-    return ChainReport(n, None)
+def seal(e: JournalEntry, prev_hash: str) -> JournalEntry:
+    return replace(e, prev_hash=prev_hash,
+                   hash=link_hash(e.seq, e.at, e.kind, e.subject, e.payload, prev_hash))
+
+
+def link_intact(e: JournalEntry, prev_hash: str) -> bool:
+    return e.prev_hash == prev_hash and e.hash == link_hash(
+        e.seq, e.at, e.kind, e.subject, e.payload, prev_hash)
+
+
+def gap_entry(seq: int, at: datetime, reason: str) -> JournalEntry:
+    """The marker sealed in place of a sequence number that was handed out to a step
+    that rolled back (never a removed entry: see the sealer's rule)."""
+    return new_entry(seq, at, GAP_KIND, "", {"reason": reason})

@@ -106,8 +106,9 @@ class RouteTx(Protocol):
     def append_journal(
         self, at: datetime, kind: str, subject: str, payload: dict[str, object]
     ) -> JournalEntry:
-        """Chain a new entry to the current head. Appends are serialised (the head is
-        locked) so that concurrent nodes never fork the chain."""
+        """Record an entry, numbered by the store, in this transaction. Appends share no
+        lock: a sealer chains committed entries in seq order afterwards, so concurrent
+        nodes never fork the chain (axis/journal/chain.py)."""
 
 
 class RouteStore(Protocol):
