@@ -1,21 +1,25 @@
-"""The pure core of agency authentication: the signature contract (with the worked
-example of docs/api.md), the window, key derivation and the master key file, the replay
-cache, the token bucket, the gate's order of checks, and trail visibility."""
+"""The core of agency authentication: the signature contract (with the worked example of
+docs/api.md), the window, key derivation and the master key file, the gate's order of
+checks (on the shared replay cache and buckets of tests/test_auth_state.py), and trail
+visibility."""
 
 from __future__ import annotations
 
 import stat
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+from store_support import migrated_engine
 
+from adapters.store.auth_state import SqlRateLimit, SqlReplayCache
 from axis import errors
 from axis.auth import keys, signing
 from axis.auth.gate import Gate, RateLimited
-from axis.auth.ratelimit import RateLimiter
-from axis.auth.replay import MemoryReplayCache
+from axis.auth.ratelimit import Bucket
 from axis.auth.visibility import visible
 from axis.clock import VN_TZ, FixedClock
 from axis.edxml.model import Kind
@@ -95,37 +99,6 @@ def test_master_key_file(tmp_path: Path) -> None:
     assert info.value.code is errors.CONFIG_INVALID
 
 
-def test_replay_cache_remembers_until_expiry() -> None:
-    cache = MemoryReplayCache()
-    assert cache.first_use("a", expires_at=100, now=0)
-    assert not cache.first_use("a", expires_at=100, now=50)
-    assert cache.first_use("b", expires_at=10, now=50)  # other key
-    assert cache.first_use("a", expires_at=200, now=101)  # expired: forgotten
-    cache.first_use("c", expires_at=300, now=150)
-    assert len(cache) == 2  # b and the first a were dropped as time passed
-    full = MemoryReplayCache(max_entries=1)
-    assert full.first_use("x", 100, 0)
-    assert not full.first_use("y", 100, 0)  # fails closed rather than forget
-
-
-def test_token_bucket_on_the_injected_clock() -> None:
-    clock = FixedClock(T0)
-    limiter = RateLimiter(rate_per_minute=30, burst=2, clock=clock)  # a token every 2 s
-    assert [limiter.take("a"), limiter.take("a")] == [0, 0]
-    assert limiter.take("a") == 2
-    assert limiter.take("b") == 0  # per key
-    clock.advance(timedelta(seconds=1))
-    assert limiter.take("a") == 1
-    clock.advance(timedelta(seconds=1))
-    assert limiter.take("a") == 0
-    clock.advance(timedelta(hours=1))
-    assert [limiter.take("a"), limiter.take("a"), limiter.take("a")] == [0, 0, 2]  # capped
-    clock.advance(timedelta(seconds=-30))  # a clock stepping back refunds nothing
-    assert limiter.take("a") >= 1
-    with pytest.raises(ValueError):
-        RateLimiter(0, 1, clock)
-
-
 class FakeRegistry:
     def __init__(self, gate_master: bytes) -> None:
         self.master = gate_master
@@ -143,11 +116,19 @@ class FakeRegistry:
         return self.bound.get(fingerprint)
 
 
-def make_gate(**kw: object) -> tuple[Gate, FakeRegistry, FixedClock]:
+@pytest.fixture()
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """The replay cache and the buckets are tables (adapters/store/auth_state.py): the
+    gate runs on them, on SQLite; tests/test_auth_state.py runs them on both engines."""
+    with migrated_engine("sqlite", tmp_path) as e:
+        yield e
+
+
+def make_gate(engine: Engine, **kw: object) -> tuple[Gate, FakeRegistry, FixedClock]:
     master = bytes(32)
     reg, clock = FakeRegistry(master), FixedClock(T0)
-    gate = Gate(reg, master, clock=clock, replay=MemoryReplayCache(),
-                limiter=RateLimiter(60, 2, clock), **kw)  # type: ignore[arg-type]
+    gate = Gate(reg, master, clock=clock, replay=SqlReplayCache(engine),
+                limiter=SqlRateLimit(engine, Bucket(60, 2)), **kw)  # type: ignore[arg-type]
     return gate, reg, clock
 
 
@@ -156,8 +137,8 @@ def headers(gate: Gate, method: str, target: str, body: bytes, ts: str) -> dict[
     return {"x-axis-system-id": "snv", "x-axis-timestamp": ts, "x-axis-signature": sig}
 
 
-def test_gate_order_and_codes() -> None:
-    gate, reg, clock = make_gate()
+def test_gate_order_and_codes(engine: Engine) -> None:
+    gate, reg, clock = make_gate(engine)
     ts = str(int(T0.timestamp()))
 
     def run(h: dict[str, str], body: bytes = b"") -> None:
@@ -189,8 +170,8 @@ def test_gate_order_and_codes() -> None:
         "registry.credential_invalid")
 
 
-def test_gate_client_certificate() -> None:
-    gate, reg, _ = make_gate(require_client_cert=True)
+def test_gate_client_certificate(engine: Engine) -> None:
+    gate, reg, _ = make_gate(engine, require_client_cert=True)
     ts = str(int(T0.timestamp()))
     claim = gate.claim(headers(gate, "GET", "/", b"", ts))
     caller = gate.credential(claim)

@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from adapters.jobs.scheduler import Job
 from adapters.logs import get_logger
 from adapters.node import Node
+from adapters.store.auth_state import SqlRateLimit, SqlReplayCache
 from axis import errors
+from axis.auth.ratelimit import Bucket
 from axis.health import LoopGuard
 from axis.settings import Settings
 
@@ -51,6 +53,8 @@ def node_loops(node: Node, settings: Settings | None = None) -> list[Loop]:
 
 
 ORPHANS_EVERY = timedelta(hours=1)
+AUTH_PURGE_EVERY = timedelta(minutes=1)
+AUTH_PURGE_LATE_AFTER = timedelta(hours=2)
 SEAL_EVERY = timedelta(seconds=1)
 SEAL_LATE_AFTER = timedelta(minutes=1)
 
@@ -65,6 +69,10 @@ def node_jobs(node: Node) -> list[Job]:
         Job("delivery.reconcile", timedelta(seconds=delivery.reconcile_every_seconds),
             reconcile(node), at_start=True),
         Job("store.orphans", ORPHANS_EVERY, collect_orphans(node)),
+        # Safe in several processes at once: each run deletes what expired, nothing else.
+        # A missed run only lets the tables grow: late after two hours without a purge.
+        Job("auth.purge", AUTH_PURGE_EVERY, auth_purge(node),
+            expected_every=AUTH_PURGE_LATE_AFTER),
         # Every second: the journal's unsealed tail stays short (route_journal.py). Late
         # only when no pass succeeded for a minute (a burst, or a broken journal).
         Job("journal.seal", SEAL_EVERY, seal_journal(node), expected_every=SEAL_LATE_AFTER,
@@ -100,6 +108,22 @@ def reconcile(node: Node) -> Callable[[datetime], None]:
         if report.waiting:
             log.info("reconciliation skipped agencies with a backlog",
                      agencies=list(report.waiting))
+
+    return run
+
+
+def auth_purge(node: Node) -> Callable[[datetime], None]:
+    """Forget expired request signatures and idle (full) rate-limit buckets, shared by
+    every process in the database (adapters/store/auth_state.py)."""
+    r = node.settings.rest
+    replay = SqlReplayCache(node.engine)
+    limit = SqlRateLimit(node.engine, Bucket(r.rate_per_minute, r.burst))
+
+    def run(at: datetime) -> None:
+        now = at.timestamp()
+        signatures, buckets = replay.purge(now), limit.purge(now)
+        if signatures or buckets:
+            log.debug("auth state purged", signatures=signatures, buckets=buckets)
 
     return run
 

@@ -90,7 +90,7 @@ def create_app(
     app.add_middleware(AccessLog, trusted_proxies=settings.rest.trusted_proxies)
     if node is not None:
         app.state.node = node
-        app.state.agency_auth = build_auth(settings, node.registry, clk)
+        app.state.agency_auth = build_auth(settings, node.registry, clk, node.engine)
         app.include_router(agency.router())
         app.include_router(admin.router(settings, node))
         mount_soap(app)  # SOAP 1.1/1.2 on the same gate (adapters/soap, docs/soap.md)

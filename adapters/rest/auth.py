@@ -16,15 +16,16 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from fastapi import Request
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from adapters.logs import context
+from adapters.store.auth_state import SqlRateLimit, SqlReplayCache, admission_engine
 from axis import errors
 from axis.auth import keys, signing
 from axis.auth.gate import Caller, Gate
-from axis.auth.ratelimit import RateLimiter
-from axis.auth.replay import MemoryReplayCache, ReplayCache
+from axis.auth.ratelimit import Bucket
 from axis.clock import Clock
 from axis.registry.service import Registry
 from axis.settings import Settings
@@ -56,12 +57,15 @@ class AgencyAuth:
 
 
 def build_auth(settings: Settings, registry: Registry, clock: Clock,
-               replay: ReplayCache | None = None) -> AgencyAuth:
+               engine: Engine) -> AgencyAuth:
+    """The gate on the node's database (`engine`): the replay cache and the rate limits
+    are shared with every other process serving the same node."""
     r = settings.rest
+    shared = admission_engine(engine)
     gate = Gate(
         registry, keys.master_key(settings), clock=clock,
-        replay=replay or MemoryReplayCache(),
-        limiter=RateLimiter(r.rate_per_minute, r.burst, clock),
+        replay=SqlReplayCache(shared),
+        limiter=SqlRateLimit(shared, Bucket(r.rate_per_minute, r.burst)),
         window=timedelta(seconds=r.clock_skew_seconds),
         # Fail closed: requiring certificates with no way to receive them refuses all.
         require_client_cert=r.require_client_cert,
@@ -140,8 +144,8 @@ async def authenticated(request: Request) -> Authenticated:
     auth: AgencyAuth = request.app.state.agency_auth
     single_valued(request, (auth.client_cert_header,))
     claim = auth.gate.claim(request.headers)
-    # The registry is read on every request (revocation takes effect at once, Art. 22);
-    # database calls leave the event loop.
+    # The registry's version is read on every request (revocation takes effect at once,
+    # Art. 22); database calls leave the event loop.
     caller = await run_in_threadpool(auth.gate.credential, claim)
     body = await read_capped(request, auth.body_cap)
     fingerprint = client_fingerprint(request, auth.client_cert_header)

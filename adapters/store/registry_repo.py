@@ -5,6 +5,9 @@ upsert, so the one code path is the one the contract tests run twice. Database e
 translated here (design.md: foreign exceptions stop at the module that calls the
 library): a broken unique key is `registry.conflict`, anything else
 `node.store_unavailable`.
+
+Every write transaction ends by bumping `registry_version` (`_bump`): the snapshot every
+process serves from (axis/registry/live.py) is rebuilt when that number moves.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from adapters.store.registry_tables import (
     agency_certificates,
     agency_credentials,
     agency_history,
+    registry_version,
 )
 from axis import errors
 from axis.clock import as_vietnam
@@ -35,6 +39,11 @@ from axis.registry.model import (
     Credential,
     DeliveryMode,
 )
+from axis.registry.snapshot import RegistrySnapshot
+
+# A snapshot read that a write overlapped is read again, up to this many times; past that
+# it is kept, labelled with the older version, so the next check rebuilds it anyway.
+SNAPSHOT_READS = 5
 
 
 def instant_to_db(at: datetime) -> str:
@@ -120,6 +129,7 @@ class SqlRegistryStore:
             for agency, change in items:
                 _write_agency(conn, agency)
                 _write_change(conn, change)
+            _bump(conn)
 
     def history(self, agency_id: str) -> builtins.list[AgencyChange]:
         query = (
@@ -165,6 +175,7 @@ class SqlRegistryStore:
                 )
             )
             _write_change(conn, change)
+            _bump(conn)
 
     def revoke_credential(
         self, system_id: str, revoked_at: datetime, change: AgencyChange
@@ -182,6 +193,7 @@ class SqlRegistryStore:
                 # Raised inside the transaction: the history line is not written either.
                 raise errors.REGISTRY_CONFLICT.error(f"{system_id}: unknown or already revoked")
             _write_change(conn, change)
+            _bump(conn)
 
     def credential(self, system_id: str) -> Credential | None:
         found = self._credentials(agency_credentials.c.system_id == system_id)
@@ -192,18 +204,57 @@ class SqlRegistryStore:
 
     def _credentials(self, where: ColumnElement[bool]) -> builtins.list[Credential]:
         with self._tx() as conn:
-            rows = conn.execute(select(agency_credentials).where(where)).mappings().all()
-        out = [
-            Credential(
-                system_id=r["system_id"],
-                agency_id=r["agency_id"],
-                secret_hash=r["secret_hash"],
-                issued_at=instant_from_db(r["issued_at"]),
-                revoked_at=instant_from_db(r["revoked_at"]) if r["revoked_at"] else None,
-            )
-            for r in rows
-        ]
+            out = _read_credentials(conn, where)
         return sorted(out, key=lambda c: (c.issued_at, c.system_id))
+
+    # --- the snapshot ---------------------------------------------------------------------
+    def version(self) -> int:
+        with self._tx() as conn:
+            return _version(conn)
+
+    def snapshot(self) -> RegistrySnapshot:
+        """Three reads between two reads of the version. Equal versions mean no write
+        committed in between (each write bumps it in its own transaction), whatever the
+        isolation level: READ COMMITTED on PostgreSQL, SQLite's statement-level reads."""
+        for _ in range(SNAPSHOT_READS):
+            with self._tx() as conn:
+                before = _version(conn)
+                agencies_now = self._agencies(conn)
+                creds = _read_credentials(conn, None)
+                if _version(conn) == before:
+                    break
+        return RegistrySnapshot.build(before, agencies_now, creds)
+
+
+def _version(conn: Connection) -> int:
+    found = conn.execute(
+        select(registry_version.c.version).where(registry_version.c.id == 1)).scalar()
+    return int(found) if found is not None else 0
+
+
+def _bump(conn: Connection) -> None:
+    done = conn.execute(update(registry_version).where(registry_version.c.id == 1)
+                        .values(version=registry_version.c.version + 1))
+    if done.rowcount == 0:  # a database made from the table definitions, not migrated
+        conn.execute(insert(registry_version).values(id=1, version=2))
+
+
+def _read_credentials(
+    conn: Connection, where: ColumnElement[bool] | None
+) -> builtins.list[Credential]:
+    query = select(agency_credentials)
+    if where is not None:
+        query = query.where(where)
+    return [
+        Credential(
+            system_id=r["system_id"],
+            agency_id=r["agency_id"],
+            secret_hash=r["secret_hash"],
+            issued_at=instant_from_db(r["issued_at"]),
+            revoked_at=instant_from_db(r["revoked_at"]) if r["revoked_at"] else None,
+        )
+        for r in conn.execute(query).mappings()
+    ]
 
 
 def _agency(r: Any, certificates: frozenset[str]) -> Agency:

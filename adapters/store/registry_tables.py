@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -87,4 +88,16 @@ agency_history = Table(
 )
 Index("ix_agency_history_agency_id", agency_history.c.agency_id)
 
-REGISTRY_TABLES = (agencies, agency_certificates, agency_credentials, agency_history)
+# One row (id 1): bumped in the transaction of every registry write, so that a process
+# serving from its in-memory snapshot learns of a change with one single-row read
+# (axis/registry/live.py). Migration 0003 creates it with version 1.
+registry_version = Table(
+    "registry_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
+
+REGISTRY_TABLES = (agencies, agency_certificates, agency_credentials, agency_history,
+                   registry_version)

@@ -3,12 +3,12 @@
 In order, cheapest first, so that a stranger costs the node little:
 1. `claim`: the three headers present and well-formed, the timestamp inside ±5 minutes;
 2. `credential`: the system's credential exists, is not revoked and its agency is active,
-   read from the registry on every request (Art. 22: a revoked credential fails on the very
-   next request, nothing is cached);
+   from the registry's snapshot after checking the registry's version on every request
+   (Art. 22: a revoked credential fails on the very next request; axis/registry/live.py);
 3. (the adapter reads the body, size-capped)
 4. `verify`: the HMAC over method, target, timestamp and body hash; the signature not seen
-   before (replay); the client certificate when mutual TLS is configured; the agency's
-   rate limit.
+   before (replay, shared by every node process); the client certificate when mutual TLS
+   is configured; the agency's rate limit (shared too).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Protocol
 
 from axis import errors
 from axis.auth import signing
-from axis.auth.ratelimit import RateLimiter
+from axis.auth.ratelimit import RateLimit
 from axis.auth.replay import ReplayCache
 from axis.clock import Clock
 from axis.errors import SenderFault
@@ -69,7 +69,7 @@ class Caller:
 class Gate:
     def __init__(
         self, lookup: CredentialLookup, master_key: bytes, *, clock: Clock,
-        replay: ReplayCache, limiter: RateLimiter, window: timedelta = signing.WINDOW,
+        replay: ReplayCache, limiter: RateLimit, window: timedelta = signing.WINDOW,
         require_client_cert: bool = False,
     ) -> None:
         self._lookup = lookup
@@ -109,7 +109,7 @@ class Gate:
         return Claim(system_id, timestamp, unix, signature)
 
     def credential(self, claim: Claim) -> Caller:
-        """The registry's word, read now: `registry.credential_invalid` for an unknown
+        """The registry's word, current as of now: `registry.credential_invalid` for an unknown
         system, a revoked credential, an inactive agency, or a secret not derived under
         this node's master key."""
         agency = self._lookup.authenticate(claim.system_id, self.secret_for(claim.system_id))
@@ -128,10 +128,10 @@ class Gate:
             raise errors.AUTH_SIGNATURE_INVALID.error(f"canonical string: {canonical!r}")
         now = self._clock.now().timestamp()
         expires = claim.unix + self._window.total_seconds()
-        if not self._replay.first_use(f"{claim.system_id}\n{claim.signature}", expires, now):
+        if not self._replay.first_use(claim.system_id, claim.signature, expires, now):
             raise errors.AUTH_REPLAYED.error("sign every request afresh (new timestamp)")
         self._client_certificate(caller, client_cert_fingerprint)
-        wait = self._limiter.take(caller.agency_id)
+        wait = self._limiter.take(caller.agency_id, now)
         if wait:
             raise RateLimited(wait)
 

@@ -1,47 +1,58 @@
-"""Per-agency rate limits: a token bucket per key, on the injected clock.
+"""Per-agency rate limits: a token bucket per key, shared by every node process.
 
 Each agency has `burst` tokens and earns `rate_per_minute` per minute up to `burst`; a
 request spends one. With none left the caller is told how many seconds to wait (HTTP 429
-with Retry-After). In-process: like the replay cache, several node processes share the
-limit only through a shared store.
+with Retry-After). The buckets live in the database the node already has
+(adapters/store/auth_state.py: one atomic UPDATE per request), so N processes behind one
+address grant an agency `burst` requests, not N times as many.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
-
-from axis.clock import Clock
-
-
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    at: float  # Unix seconds of the last refill
+from typing import Protocol
 
 
-class RateLimiter:
-    def __init__(self, rate_per_minute: int, burst: int, clock: Clock) -> None:
-        if rate_per_minute <= 0 or burst <= 0:
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """The shape every key's bucket has."""
+
+    rate_per_minute: int
+    burst: int
+
+    def __post_init__(self) -> None:
+        if self.rate_per_minute <= 0 or self.burst <= 0:
             raise ValueError("rate_per_minute and burst must be positive")
-        self.rate = rate_per_minute / 60.0  # tokens per second
-        self.burst = float(burst)
-        self._clock = clock
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
 
-    def take(self, key: str) -> int:
-        """0 when a token was spent; otherwise the whole seconds to wait (at least 1)."""
-        now = self._clock.now().timestamp()
-        with self._lock:
-            b = self._buckets.get(key)
-            if b is None:
-                b = self._buckets[key] = _Bucket(self.burst, now)
-            # max(): a clock stepping backwards must not drain the bucket.
-            b.tokens = min(self.burst, b.tokens + max(0.0, now - b.at) * self.rate)
-            b.at = max(b.at, now)
-            if b.tokens >= 1.0:
-                b.tokens -= 1.0
-                return 0
-            return max(1, math.ceil((1.0 - b.tokens) / self.rate))
+    @property
+    def per_second(self) -> float:
+        return self.rate_per_minute / 60.0
+
+    @property
+    def refill_seconds(self) -> float:
+        """How long an empty bucket takes to fill: an idle row older is a full bucket."""
+        return self.burst / self.per_second
+
+    def refilled(self, tokens: float, updated_at: float, now: float) -> float:
+        """Tokens at `now`. max(): a clock stepping backwards must not drain the bucket,
+        nor refund anything."""
+        return min(float(self.burst), tokens + max(0.0, now - updated_at) * self.per_second)
+
+    def wait(self, tokens: float) -> int:
+        """Whole seconds until a token is there (at least 1), with `tokens` now."""
+        return max(1, math.ceil((1.0 - tokens) / self.per_second))
+
+
+class RateLimit(Protocol):
+    bucket: Bucket
+
+    def take(self, key: str, now: float) -> int:
+        """0 when a token of `key`'s bucket was spent at `now` (Unix seconds); otherwise
+        the whole seconds to wait (at least 1). Atomic across processes."""
+        ...
+
+    def purge(self, now: float) -> int:
+        """Delete buckets idle long enough to be full again (a missing row is a full
+        bucket); how many."""
+        ...

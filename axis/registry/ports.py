@@ -4,6 +4,9 @@ Every write takes the `AgencyChange` that explains it and stores both in one
 transaction: an entry never changes without its history line (who, when, why: Art. 22
 asks that accounts be created, changed and revoked on request, so the request is kept).
 The store enforces no business rule beyond its unique keys; `Registry` does.
+
+Every write also bumps the registry's version in the same transaction: processes serving
+from an in-memory snapshot (`axis.registry.live`) notice the change by that number.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from axis.registry.model import Agency, AgencyChange, AgencyKind, AgencyState, Credential
+from axis.registry.snapshot import RegistrySnapshot
 
 
 class RegistryStore(Protocol):
@@ -62,4 +66,13 @@ class RegistryStore(Protocol):
 
     def credentials(self, agency_id: str) -> builtins.list[Credential]:
         """The agency's credentials, revoked ones included, oldest first."""
+        ...
+
+    def version(self) -> int:
+        """The registry's version: bumped by every write above, in its transaction."""
+        ...
+
+    def snapshot(self) -> RegistrySnapshot:
+        """Every agency, binding and credential as one consistent read, labelled with the
+        version it was read at."""
         ...

@@ -4,12 +4,20 @@ Art. 8.2: every agency exchanging documents has an identifier set by the provinc
 committee; this is where the node keeps them. Art. 22: accounts are created, changed and
 revoked on request; so every change here names who made it and why, and is kept in the
 agency's history with the instant from the injected clock.
+
+Reads on the hot path (find, resolve, list, children, speaks_for, certificate owners,
+credentials, authenticate) serve from an in-memory snapshot of the whole registry
+(`axis.registry.live`), refreshed when the registry's version moves; `authenticate`
+checks the version on every call, so a revoked credential fails on the next request.
+Changes read what they change from the store itself, never from the snapshot: a snapshot
+may be up to `snapshot_max_age` old, and a change built on it could undo another's.
 """
 
 from __future__ import annotations
 
 import builtins
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +25,7 @@ from axis import errors
 from axis.clock import Clock
 from axis.errors import AxisError, Finding
 from axis.registry import codec, consistency, credentials, rules
+from axis.registry.live import MAX_AGE_SECONDS, LiveSnapshot
 from axis.registry.model import (
     Agency,
     AgencyChange,
@@ -47,16 +56,21 @@ class IssuedCredential:
 
 
 class Registry:
-    def __init__(self, store: RegistryStore, clock: Clock, *, province: str = rules.PROVINCE):
+    def __init__(
+        self, store: RegistryStore, clock: Clock, *, province: str = rules.PROVINCE,
+        snapshot_max_age: float = MAX_AGE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.province = province
+        self._live = LiveSnapshot(store, max_age=snapshot_max_age, monotonic=monotonic)
 
     # --- lookups -------------------------------------------------------------------------
     def find(self, identifier: str) -> Agency | None:
         """The agency named by either identifier form, or None (routing's directory)."""
         ident = identifier.strip()
-        return self._store.find(ident) if ident else None
+        return self._live.current().find(ident) if ident else None
 
     def resolve(self, identifier: str) -> Agency:
         """The agency named by either form; raises `registry.unknown_agency`."""
@@ -68,40 +82,33 @@ class Registry:
     def list(
         self, *, state: AgencyState | None = None, kind: AgencyKind | None = None
     ) -> builtins.list[Agency]:
-        return self._store.list(state=state, kind=kind)
+        return self._live.current().list(state=state, kind=kind)
 
     def children_of(self, identifier: str, *, recursive: bool = False) -> builtins.list[Agency]:
         """The registered child units (all descendants when `recursive`): the policy
         stage accepts a sender that is the authenticated agency or one of these."""
-        root = self.resolve(identifier)
-        out: builtins.list[Agency] = []
-        seen = {root.agency_id}
-        frontier = [root.agency_id]
-        while frontier:
-            parent = frontier.pop(0)
-            for child in self._store.list(parent_id=parent):
-                if child.agency_id in seen:  # defensive: cycles are refused on write
-                    continue
-                seen.add(child.agency_id)
-                out.append(child)
-                if recursive:
-                    frontier.append(child.agency_id)
-        return out
+        snap = self._live.current()
+        root = snap.find(identifier.strip())
+        if root is None:
+            raise errors.REGISTRY_UNKNOWN_AGENCY.error(repr(identifier))
+        return snap.descendants(root.agency_id, recursive=recursive)
 
     def speaks_for(self, authenticated: str, sender: str) -> bool:
         """Whether `sender` is the authenticated agency or one of its descendants."""
-        me, them = self.find(authenticated), self.find(sender)
+        snap = self._live.current()
+        me, them = snap.find(authenticated.strip()), snap.find(sender.strip())
         if me is None or them is None:
             return False
         return me.agency_id == them.agency_id or them.agency_id in {
-            c.agency_id for c in self.children_of(me.agency_id, recursive=True)
+            c.agency_id for c in snap.descendants(me.agency_id)
         }
 
     def history(self, identifier: str) -> builtins.list[AgencyChange]:
-        return self._store.history(self.resolve(identifier).agency_id)
+        return self._store.history(self._stored(identifier).agency_id)
 
     def agency_for_certificate(self, fingerprint: str) -> Agency | None:
-        return self._store.agency_for_certificate(rules.normalise_fingerprint(fingerprint))
+        return self._live.current().agency_for_certificate(
+            rules.normalise_fingerprint(fingerprint))
 
     # --- changes to one agency -----------------------------------------------------------
     def add(self, agency: Agency, *, actor: str, reason: str) -> Agency:
@@ -111,6 +118,7 @@ class Registry:
             raise errors.REGISTRY_DUPLICATE_AGENCY.error(f"{entry.agency_id} is registered")
         self._check_world([(None, entry)])
         self._store.save(entry, self._change(None, entry, "add", actor, reason))
+        self._live.invalidate()
         return entry
 
     def update(self, agency: Agency, *, actor: str, reason: str) -> Agency:
@@ -126,6 +134,7 @@ class Registry:
             return before
         self._check_world([(before, entry)])
         self._store.save(entry, self._change(before, entry, action, actor, reason))
+        self._live.invalidate()
         return entry
 
     def suspend(self, identifier: str, *, actor: str, reason: str) -> Agency:
@@ -139,10 +148,11 @@ class Registry:
 
     def _move(self, identifier: str, state: AgencyState, actor: str, reason: str) -> Agency:
         actor, reason = _who(actor, reason)
-        before = self.resolve(identifier)
+        before = self._stored(identifier)
         action = rules.transition(before.state, state)
         after = dataclasses.replace(before, state=state)
         self._store.save(after, self._change(before, after, action, actor, reason))
+        self._live.invalidate()
         return after
 
     def bind_certificate(
@@ -160,6 +170,7 @@ class Registry:
             return before
         after = dataclasses.replace(before, certificates=before.certificates | {fp})
         self._store.save(after, self._change(before, after, "bind-certificate", actor, reason))
+        self._live.invalidate()
         return after
 
     def unbind_certificate(
@@ -174,6 +185,7 @@ class Registry:
             )
         after = dataclasses.replace(before, certificates=before.certificates - {fp})
         self._store.save(after, self._change(before, after, "unbind-certificate", actor, reason))
+        self._live.invalidate()
         return after
 
     # --- credentials (Art. 22) -----------------------------------------------------------
@@ -198,6 +210,7 @@ class Registry:
             None, {"system_id": sid},
         )
         self._store.add_credential(cred, change)
+        self._live.invalidate()
         return IssuedCredential(cred, secret)
 
     def revoke_credential(self, system_id: str, *, actor: str, reason: str) -> Credential:
@@ -215,18 +228,27 @@ class Registry:
             {"system_id": cred.system_id, "revoked": True},
         )
         self._store.revoke_credential(cred.system_id, at, change)
+        self._live.invalidate()
         return dataclasses.replace(cred, revoked_at=at)
 
     def credentials(self, identifier: str) -> builtins.list[Credential]:
-        return self._store.credentials(self.resolve(identifier).agency_id)
+        snap = self._live.current()
+        agency = snap.find(identifier.strip())
+        if agency is None:
+            raise errors.REGISTRY_UNKNOWN_AGENCY.error(repr(identifier))
+        return snap.credentials(agency.agency_id)
 
     def authenticate(self, system_id: str, secret: str) -> Agency:
         """The active agency a system speaks for; `registry.credential_invalid` for
-        every failure alike, so that a caller learns nothing about which part failed."""
-        cred = self._store.credential(system_id)
+        every failure alike, so that a caller learns nothing about which part failed.
+
+        The registry's version is read on every call (one single-row read): a
+        credential revoked by any process fails on the next request (Art. 22)."""
+        snap = self._live.fresh()
+        cred = snap.credential(system_id)
         # Hash even for an unknown id: the answer takes the same time either way.
         ok = credentials.secret_matches(secret, cred.secret_hash if cred else "sha256:")
-        agency = self._store.get(cred.agency_id) if cred and ok else None
+        agency = snap.get(cred.agency_id) if cred and ok else None
         if cred is None or cred.revoked_at is not None or agency is None or not agency.active:
             raise errors.REGISTRY_CREDENTIAL_INVALID.error(f"system {system_id!r}")
         return agency
@@ -282,12 +304,21 @@ class Registry:
         by_id = {e.agency_id: (b, e, a) for b, e, a in changes}
         ordered = [by_id[e.agency_id] for e in consistency.parents_first(e for _, e, _ in changes)]
         self._store.save_many([(e, self._change(b, e, a, actor, reason)) for b, e, a in ordered])
+        self._live.invalidate()
         added = sum(1 for b, _, _ in changes if b is None)
         return ImportReport(added, len(changes) - added, unchanged, skipped)
 
     # --- helpers -------------------------------------------------------------------------
+    def _stored(self, identifier: str) -> Agency:
+        """The agency as the store has it now: what a change starts from."""
+        ident = identifier.strip()
+        agency = self._store.find(ident) if ident else None
+        if agency is None:
+            raise errors.REGISTRY_UNKNOWN_AGENCY.error(repr(identifier))
+        return agency
+
     def _writable(self, identifier: str) -> Agency:
-        agency = self.resolve(identifier)
+        agency = self._stored(identifier)
         if agency.state is AgencyState.RETIRED:
             raise errors.REGISTRY_INVALID_TRANSITION.error(
                 f"{agency.agency_id} is retired (final): no further change"

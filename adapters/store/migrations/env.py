@@ -8,7 +8,12 @@ from sqlalchemy import Connection
 # The table modules register their tables on the shared metadata: import each one here
 # (the next revision's author adds theirs), so that autogenerate and the schema test
 # see every table.
-from adapters.store import process_tables, registry_tables, route_tables  # noqa: F401
+from adapters.store import (  # noqa: F401
+    auth_tables,
+    process_tables,
+    registry_tables,
+    route_tables,
+)
 from adapters.store.db import metadata
 
 connection = context.config.attributes.get("connection")
