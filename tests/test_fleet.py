@@ -78,3 +78,23 @@ def test_a_process_alone_reads_only_itself_when_the_table_is_unreadable(
     (tmp_path / "axis-test.sqlite3").mkdir()  # not a database any more
     assert [(b.name, b.state) for b in fleet.status(T0)] == [("delivery", Liveness.ALIVE)]
     assert isinstance(fleet, Heartbeats)
+
+
+def test_metrics_show_the_loops_other_processes_run(tmp_path: Path) -> None:
+    """/metrics of an HTTP-only process reads the merged view: the worker's loop is up."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from adapters.metrics.collectors import HealthCollector
+    from axis.clock import FixedClock
+
+    with migrated_engine("sqlite", tmp_path) as engine:
+        table = HeartbeatTable(engine)
+        worker = Fleet(table, role="worker", needed=NEEDED, process_id="w1")
+        worker.register("delivery", kind="loop", expected_every=MINUTE, at=T0)
+        worker.publish(T0)
+        http = Fleet(table, role="http", needed=NEEDED, process_id="h1")
+        registry = CollectorRegistry()
+        registry.register(HealthCollector(http, FixedClock(T0)))
+        text = generate_latest(registry).decode()
+    assert 'axis_background_up{kind="loop",name="delivery"} 1.0' in text
+    assert 'axis_background_up{kind="job",name="delivery.reconcile"} 0.0' in text

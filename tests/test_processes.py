@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -23,6 +25,7 @@ from sqlalchemy import func, select
 
 from adapters.amqp.rabbit import RabbitBroker
 from adapters.client.agency import AgencyClient
+from adapters.push.attempts import PushAttempts
 from adapters.store.process_tables import process_heartbeats
 from adapters.store.route_tables import deliveries, inbox
 from axis.auth import keys, signing
@@ -31,6 +34,7 @@ from axis.clock import FixedClock
 PACKAGES = 100
 KILL_AFTER = 30  # sends before worker A is killed
 DELIVERED_S = 120.0
+VP = "000.00.01.H37"  # Văn phòng UBND tỉnh: push mode in the seed
 
 
 def client(d: Deployment, url: str, agency_id: str = UBND) -> AgencyClient:
@@ -160,3 +164,60 @@ def test_serve_workers_answer_on_one_port(tmp_path: Path, pki_dirs: tuple[Path, 
         assert serve.stop() in (0, -15), serve.text()[-3000:]
         wait_until(lambda: not roles(d), timeout_s=30,
                    what="both HTTP processes withdraw their heartbeats")
+
+
+def test_push_attempts_continue_across_a_worker_killed_and_restarted(
+    tmp_path: Path, pki_dirs: tuple[Path, Path],
+) -> None:
+    """A push endpoint that always fails: the worker's attempt count is in the database,
+    so the worker started after a SIGKILL goes on counting (X-Axis-Attempt) instead of
+    starting again at 1 with a fresh budget."""
+    pki_dir, anchors = pki_dirs
+    seen: list[int] = []
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # http.server's naming
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(int(self.headers["X-Axis-Attempt"]))
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    push = {"AXIS_PUSH__REQUIRE_HTTPS": "false", "AXIS_PUSH__BASE_DELAY_SECONDS": "0.1",
+            "AXIS_PUSH__MAX_DELAY_SECONDS": "0.3", "AXIS_PUSH__MAX_ATTEMPTS": "50",
+            "AXIS_PUSH__POLL_SECONDS": "0.1", "AXIS_PUSH__TIMEOUT_SECONDS": "2"}
+    try:
+        with deployment(tmp_path, anchors, EMBEDDED) as d:
+            vp = d.node.registry.resolve(VP)
+            d.node.registry.update(replace(vp, endpoint=f"http://127.0.0.1:"
+                                           f"{server.server_address[1]}/nhan"),
+                                   actor="test", reason="địa chỉ nhận văn bản")
+            client(d, "http://unused", VP)  # a credential to key the push signature
+            raw = TestNode(d.node, FixedClock(T0), pki_dir).document(UBND, (VP,), 900)[1]
+            delivery_id = d.node.exchange.submit(raw).deliveries[0].delivery_id
+            attempts = PushAttempts(d.node.store.engine)
+
+            first = d.worker(**push)
+            wait_until(lambda: len(seen) >= 3 or first.proc.poll() is not None,
+                       timeout_s=120, what="three failed pushes")
+            assert first.proc.poll() is None, first.text()[-3000:]
+            first.kill()
+            row = attempts.get(delivery_id)
+            assert row is not None and row.attempts >= len(seen) >= 3
+            spent, before = row.attempts, len(seen)
+
+            second = d.worker(**push)
+            wait_until(lambda: len(seen) > before or second.proc.poll() is not None,
+                       timeout_s=120, what="a push from the restarted worker")
+            assert second.proc.poll() is None, second.text()[-3000:]
+            assert seen[before] == spent + 1, (seen, spent)  # the count went on
+            assert seen[:before] == list(range(1, before + 1))  # one worker: in order
+            assert second.stop() == 0
+    finally:
+        server.shutdown()
+        server.server_close()
