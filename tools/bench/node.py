@@ -60,7 +60,8 @@ def capabilities() -> dict[str, bool]:
     serve = subprocess.run([*AXIS, "serve", "--help"], capture_output=True, text=True,
                            check=True).stdout
     commands = top.split("{", 1)[1].split("}", 1)[0].split(",") if "{" in top else []
-    return {"worker": "worker" in commands, "serve_workers": "--workers" in serve}
+    return {"worker": "worker" in commands, "serve_workers": "--workers" in serve,
+            "serve_no_background": "--no-background" in serve}
 
 
 @contextmanager
@@ -154,9 +155,10 @@ class Node:
 
 
 def start(settings: Settings, run_dir: Path, port: int, *, serve_workers: int,
-          worker_processes: int, log_level: str) -> Node:
+          worker_processes: int, log_level: str, no_background: bool = False) -> Node:
     """`axis serve` (with `--workers N` when asked and supported) and `worker_processes`
-    `axis worker` processes; returns once /readyz answers 200."""
+    `axis worker` processes; returns once /readyz answers 200. With workers beside it,
+    serve runs HTTP only (`--no-background`, when it has it), as deployed in production."""
     env = dict(os.environ)
     env.update({
         "AXIS_DATA_DIR": str(settings.data_dir), "AXIS_DATABASE_URL": settings.database_url,
@@ -171,6 +173,8 @@ def start(settings: Settings, run_dir: Path, port: int, *, serve_workers: int,
     serve = [*AXIS, "serve", "--host", "127.0.0.1", "--port", str(port)]
     if serve_workers > 1:
         serve += ["--workers", str(serve_workers)]
+    if worker_processes and no_background:
+        serve.append("--no-background")
     commands = [("serve", serve)] + [("worker", [*AXIS, "worker"])] * worker_processes
     for n, (role, argv) in enumerate(commands):
         log = (run_dir / f"node-{role}-{n}.log").open("wb")

@@ -131,7 +131,8 @@ def main(args: argparse.Namespace) -> int:
         creds = node.prepare(settings, recipients)
         takers = {a: creds[a] for a in recipients}
         n = node.start(settings, out, _free_port(), serve_workers=args.serve_workers,
-                       worker_processes=workers, log_level=args.log_level)
+                       worker_processes=workers, log_level=args.log_level,
+                       no_background=caps.get("serve_no_background", False))
         rep["node"] = {"roles": n.roles, "url": n.url}
         try:
             rep["node"]["idle_cpu_per_s"] = _idle_cpu(n)
