@@ -393,3 +393,23 @@ def test_two_node_processes_append_and_seal_one_chain(backend: str, tmp_path: Pa
         report = store.verify_journal()
         engine.dispose()
     assert (report.ok, report.entries, report.sealed_seq) == (True, 120, 120)
+
+
+def test_the_sealer_and_the_audit_read_a_payload_alike(store: SqlRouteStore) -> None:
+    """The sealer hashes the stored text (fast path); text re-serialised to the same JSON
+    is what the audit reads too, so both accept it and the chain verifies."""
+    append(store, 2)
+    raw_sql(store, "UPDATE journal SET payload = '{ \"i\": 1 }' WHERE seq = 2")
+    assert store.verify_journal().ok
+    assert store.seal_journal(T0).head == 2 and store.verify_journal().ok
+
+
+def test_a_time_edited_within_its_second_is_found(store: SqlRouteStore) -> None:
+    """The entry hash keeps the microseconds (the link, in its first form, kept seconds)."""
+    sealed(store, 2)
+    e2 = list(store.journal())[1]
+    moved = e2.at.replace(microsecond=(e2.at.microsecond + 1) % 1_000_000)
+    raw_sql(store, f"UPDATE journal SET at = '{moved.isoformat(timespec='microseconds')}' "
+                   "WHERE seq = 2")
+    report = store.verify_journal()
+    assert (report.first_broken, report.reason) == (2, "entry content does not match its hash")

@@ -69,7 +69,9 @@ from axis.journal.chain import (
     canonical,
     content_intact,
     entry_hash,
+    entry_hash_text,
     gap_entry,
+    link_hash_text,
     seal,
 )
 
@@ -83,6 +85,10 @@ HEAD_ID = 1
 # reports it, instead of the walk crashing on it.
 _UNREADABLE_AT = datetime(1, 1, 1, tzinfo=VN_TZ)
 _UNIQUE, _LOCK_TIMEOUT = "23505", "55P03"
+_PG_LINKS = text(
+    "UPDATE journal SET prev_hash = v.p, hash = v.h "
+    "FROM unnest(CAST(:k AS BIGINT[]), CAST(:p AS TEXT[]), CAST(:h AS TEXT[])) AS v(k, p, h) "
+    "WHERE journal.seq = v.k")
 
 
 def append(
@@ -129,14 +135,18 @@ def entry_of(row: AnyRow) -> JournalEntry:
                         entry_hash=row.entry_hash, prev_hash=row.prev_hash, hash=row.hash)
 
 
-def page(conn: Connection, after_seq: int, limit: int | None = None) -> list[JournalEntry]:
+def _rows(conn: Connection, after_seq: int, limit: int) -> list[AnyRow]:
     j = journal.c
     # `at` as raw text on SQLite: a hand-edited, unparseable time must show up as a
     # broken entry rather than abort the whole read.
     at = type_coerce(j.at, Text()).label("at") if conn.dialect.name == "sqlite" else j.at
     q = (select(j.seq, at, j.kind, j.subject, j.payload, j.entry_hash, j.prev_hash, j.hash)
-         .where(j.seq > after_seq).order_by(j.seq).limit(limit or PAGE))
-    return [entry_of(r) for r in conn.execute(q)]
+         .where(j.seq > after_seq).order_by(j.seq).limit(limit))
+    return list(conn.execute(q))
+
+
+def page(conn: Connection, after_seq: int, limit: int | None = None) -> list[JournalEntry]:
+    return [entry_of(r) for r in _rows(conn, after_seq, limit or PAGE)]
 
 
 def head(conn: Connection) -> SealHead:
@@ -245,36 +255,56 @@ def seal_pass(conn: Connection, at: datetime, batch: int | None = None) -> SealP
     postgres = conn.dialect.name == "postgresql"
     if postgres:  # bounds the wait on a step in flight (and nothing else waits here)
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{GAP_WAIT_MS}ms'")
-    entries = page(conn, seq, batch)
+    rows = _rows(conn, seq, batch)
     links: list[dict[str, Any]] = []
     gaps, stop, whole = 0, "", True
-    for e in entries:
-        while seq + 1 < e.seq and postgres:  # a missing number below a readable entry
+    for r in rows:
+        while seq + 1 < r.seq and postgres:  # a missing number below a readable entry
             marker = _claim_gap(conn, seq + 1, prev, as_vietnam(at))
             if marker is None:
                 break  # in flight or just committed: next pass
             seq, prev, gaps = marker.seq, marker.hash or "", gaps + 1
-        if seq + 1 < e.seq:
+        if seq + 1 < r.seq:
             if not postgres:
                 stop = f"sequence gap: seq {seq + 1} is missing (a removed entry)"
             whole = False
             break
-        if e.sealed:
-            stop = f"entry {e.seq} carries a link the sealer did not write"
-        elif not content_intact(e):
-            stop = f"entry {e.seq}: content does not match its hash"
-        if stop:
+        link = _link(r, prev)
+        if r.hash is not None:
+            stop = f"entry {r.seq} carries a link the sealer did not write"
+        elif link is None:
+            stop = f"entry {r.seq}: content does not match its hash"
+        if stop or link is None:
             whole = False
             break
-        done = seal(e, prev)
-        links.append({"k": done.seq, "p": done.prev_hash, "h": done.hash})
-        seq, prev = done.seq, done.hash or ""
+        links.append({"k": r.seq, "p": prev, "h": link})
+        seq, prev = int(r.seq), link
     if links:
-        j = journal.c
-        conn.execute(update(journal).where(j.seq == bindparam("k"))
-                     .values(prev_hash=bindparam("p"), hash=bindparam("h")), links)
+        _write_links(conn, links)
     if links or gaps:
         conn.execute(update(journal_head).where(journal_head.c.id == HEAD_ID)
                      .values(seq=seq, hash=prev))
     return SealPass(sealed=len(links) + gaps, gaps=gaps, head=seq,
-                    more=whole and len(entries) == batch, broken=stop)
+                    more=whole and len(rows) == batch, broken=stop)
+
+
+def _link(r: AnyRow, prev: str) -> str | None:
+    """The entry's link, None when its content does not match its entry hash. Fast path:
+    the stored payload text is the canonical text the appender hashed; the slow path
+    (parsed and re-serialised, as the audit reads it) only when that text differs."""
+    at = _instant(r.at)
+    if r.entry_hash == entry_hash_text(at, r.kind, r.subject, r.payload):
+        return link_hash_text(r.seq, at, r.kind, r.subject, r.payload, prev)
+    e = entry_of(r)
+    return seal(e, prev).hash if e.entry_hash and content_intact(e) else None
+
+
+def _write_links(conn: Connection, links: list[dict[str, Any]]) -> None:
+    j = journal.c
+    if conn.dialect.name == "postgresql":
+        # One statement for the batch (three arrays): one round trip, not one per entry.
+        conn.execute(_PG_LINKS, {"k": [x["k"] for x in links], "p": [x["p"] for x in links],
+                                 "h": [x["h"] for x in links]})
+        return
+    conn.execute(update(journal).where(j.seq == bindparam("k"))
+                 .values(prev_hash=bindparam("p"), hash=bindparam("h")), links)

@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from axis.clock import iso
+from axis.clock import as_vietnam, iso
 
 GENESIS = "0" * 64
 GAP_KIND = "journal.gap"  # a sealed sequence number that no committed step holds
@@ -54,8 +54,16 @@ def canonical(payload: dict[str, object]) -> str:
 
 
 def entry_hash(at: datetime, kind: str, subject: str, payload: dict[str, object]) -> str:
-    """The hash an appender writes: what the entry says, not where it stands."""
-    material = "\n".join((iso(at), kind, subject, canonical(payload)))
+    """The hash an appender writes: what the entry says, not where it stands (its time to
+    the microsecond, as stored)."""
+    return entry_hash_text(at, kind, subject, canonical(payload))
+
+
+def entry_hash_text(at: datetime, kind: str, subject: str, payload_text: str) -> str:
+    """`entry_hash` over the payload's canonical text as stored (the sealer's fast path:
+    no JSON round trip)."""
+    material = "\n".join((as_vietnam(at).isoformat(timespec="microseconds"), kind, subject,
+                           payload_text))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -63,7 +71,13 @@ def link_hash(
     seq: int, at: datetime, kind: str, subject: str, payload: dict[str, object], prev_hash: str
 ) -> str:
     """The chain link the sealer writes (the same formula as the journal's first form)."""
-    material = "\n".join((str(seq), iso(at), kind, subject, canonical(payload), prev_hash))
+    return link_hash_text(seq, at, kind, subject, canonical(payload), prev_hash)
+
+
+def link_hash_text(
+    seq: int, at: datetime, kind: str, subject: str, payload_text: str, prev_hash: str
+) -> str:
+    material = "\n".join((str(seq), iso(at), kind, subject, payload_text, prev_hash))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
