@@ -76,7 +76,8 @@ def make_broker(settings: Settings) -> BrokerPort:
         return InProcessBroker()
     from adapters.amqp.rabbit import RabbitBroker
 
-    return RabbitBroker(settings.broker_url, prefix=settings.broker_prefix)
+    return RabbitBroker(settings.broker_url, prefix=settings.broker_prefix,
+                        layout=settings.broker_layout)
 
 
 def trust_stage_for(

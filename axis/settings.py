@@ -168,6 +168,9 @@ class Settings(BaseSettings):
     # Names of the node's exchanges and queues on the broker (`<prefix>.agency.<id>` …):
     # every process of one node uses the same; two nodes sharing a cluster, different ones.
     broker_prefix: str = Field(default="axis", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    # classic: one priority queue per agency (one RabbitMQ node); quorum: an urgent and a
+    # normal replicated quorum queue per agency (a RabbitMQ cluster, docs/deployment.md).
+    broker_layout: Literal["classic", "quorum"] = "classic"
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "info"

@@ -44,7 +44,7 @@ def _memory(_: ExitStack) -> Backend:
     return Backend(broker, lose)
 
 
-def _rabbit(cleanup: ExitStack) -> Backend:
+def _rabbit(cleanup: ExitStack, layout: str = "classic") -> Backend:
     url = require_rabbitmq()
     cleanup.enter_context(rabbitmq_lease())  # keeps other runs' restart tests out meanwhile
     prefix = f"axis-test-{uuid.uuid4().hex[:12]}"  # no collision with other runs or tests
@@ -52,7 +52,8 @@ def _rabbit(cleanup: ExitStack) -> Backend:
 
     def make() -> RabbitBroker:
         broker = RabbitBroker(url, prefix=prefix, max_attempts=MAX_ATTEMPTS,
-                              retry_delays_ms=RETRY_DELAYS_MS, confirm_timeout_s=WAIT_S)
+                              retry_delays_ms=RETRY_DELAYS_MS, confirm_timeout_s=WAIT_S,
+                              layout=layout)
         made.append(broker)
         return broker
 
@@ -69,10 +70,16 @@ def _rabbit(cleanup: ExitStack) -> Backend:
     return Backend(make(), lose)
 
 
-@pytest.fixture(params=["memory", pytest.param("rabbit", marks=pytest.mark.service)])
+# rabbit-quorum: the cluster layout (urgent and normal quorum queues per agency,
+# docs/deployment.md) must keep the same contract on the local broker.
+@pytest.fixture(params=["memory", pytest.param("rabbit", marks=pytest.mark.service),
+                        pytest.param("rabbit-quorum", marks=pytest.mark.service)])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     with ExitStack() as cleanup:
-        yield (_memory if request.param == "memory" else _rabbit)(cleanup)
+        if request.param == "memory":
+            yield _memory(cleanup)
+        else:
+            yield _rabbit(cleanup, "quorum" if request.param == "rabbit-quorum" else "classic")
 
 
 @pytest.fixture()

@@ -201,6 +201,49 @@ def test_declared_topology_is_the_documented_one(prefix: str) -> None:
     assert not [q for q in listed if q["name"].startswith(prefix + ".")]
 
 
+@pytest.mark.service
+def test_quorum_layout_urgent_and_normal_queues_per_agency(prefix: str) -> None:
+    """The cluster layout (docs/deployment.md) on the local broker: two quorum queues per
+    agency, urgency by routing key; an urgent copy overtakes 300 normal ones and comes
+    back to the urgent queue after a retry's back-off."""
+    broker = make(prefix, layout="quorum", retry_delays_ms=(50,))
+    try:
+        broker.ensure_agency(A)
+        listed = json.loads(rabbitmqctl(
+            "list_queues", "name", "durable", "arguments", "--formatter", "json", "--quiet"))
+        queues = {q["name"]: q for q in listed if q["name"].startswith(prefix + ".agency.")}
+        topo = Topology(prefix, (50,), "quorum")
+        assert set(queues) == {topo.agency_queue(A), topo.agency_queue(A) + ".urgent"}
+        assert all(arguments(q) == {"x-queue-type": "quorum"} and q["durable"]
+                   for q in queues.values())
+        bindings = json.loads(rabbitmqctl(
+            "list_bindings", "source_name", "destination_name", "routing_key",
+            "--formatter", "json", "--quiet"))
+        assert {(b["destination_name"], b["routing_key"]) for b in bindings
+                if b["source_name"] == topo.deliveries_exchange} == {
+            (topo.agency_queue(A), A), (topo.agency_queue(A) + ".urgent", A + ".urgent")}
+
+        broker.publish_batch([msg(n) for n in range(300)])
+        broker.publish_batch([msg(300, priority=2), msg(301, priority=4)])
+        assert broker.depth(A) == 302
+        first, second, third = broker.fetch(A, max_messages=3)
+        assert [first.message.delivery_id, second.message.delivery_id] == ["dlv-300",
+                                                                           "dlv-301"]
+        assert first.message.priority == 2 and third.message.priority == 0
+        broker.reject(first, retry=True)  # back-off, then back where urgent ones wait
+        broker.release(second)
+        broker.release(third)
+        wait_until(lambda: broker.depth(A) == 302, timeout_s=10, what="the retry is back")
+        again = broker.fetch(A, max_messages=2)
+        assert {r.message.delivery_id for r in again} == {"dlv-300", "dlv-301"}
+        assert {r.attempt for r in again if r.message.delivery_id == "dlv-300"} == {2}
+        for r in again:
+            broker.ack(r)
+        assert len(drain(broker)) == 300 and broker.depth(A) == 0
+    finally:
+        broker.delete_topology([A])
+
+
 # --- pika-free pieces, no broker needed --------------------------------------------------
 
 @dataclass

@@ -7,7 +7,9 @@ keeps its outbox entries and retries). Full rationale: `docs/broker.md`.
 Topology (`topology.py`): direct exchange `<prefix>.deliveries` → one durable CLASSIC
 queue per agency `<prefix>.agency.<id>` with `x-max-priority: 4`; edXML priorities 0–4 map
 1:1 and the queue hands out the most urgent first, so an urgent document overtakes the
-backlog (Art. 7.2). Not quorum: RabbitMQ 3.10 quorum queues have no priorities.
+backlog (Art. 7.2). Not quorum: RabbitMQ 3.10 quorum queues have no priorities. On a
+cluster, `layout="quorum"` gives each agency an urgent and a normal quorum queue instead,
+urgent drained first (topology.py, docs/deployment.md).
 Persistent messages, publisher confirms, mandatory publishes. `reject(retry=True)`
 republishes a copy (attempt + 1) via headers exchange `<prefix>.retry` into
 `<prefix>.retry.<ms>ms`, whose TTL is the back-off and whose dead-letter exchange is the
@@ -92,6 +94,7 @@ class RabbitBroker:
         retry_delays_ms: tuple[int, ...] = DEFAULT_RETRY_DELAYS_MS,
         confirm_timeout_s: float = 30,
         prefix: str = "axis",
+        layout: str = "classic",
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -99,7 +102,7 @@ class RabbitBroker:
         # A broker under a resource alarm stops reading: without this a publish would wait
         # on a full socket forever instead of failing into the outbox's retry.
         self._params.blocked_connection_timeout = confirm_timeout_s
-        self._topology = Topology(prefix, retry_delays_ms)
+        self._topology = Topology(prefix, retry_delays_ms, layout)
         self._max_attempts = max_attempts
         self._retry_delays_ms = retry_delays_ms
         self._confirm_timeout_s = confirm_timeout_s
@@ -113,21 +116,22 @@ class RabbitBroker:
 
     def ensure_agency(self, agency_id: str) -> None:
         check_agency_id(agency_id)
-        queue = self._topology.agency_queue(agency_id)
         with self._lock, self._translated("ensure_agency"):
             session = self._open()
             if agency_id in self._declared:
                 return  # the relay calls this for every batch: declare once per connection
             admin = self._admin(session)
-            try:
-                admin.queue_declare(
-                    queue, durable=True, arguments=self._topology.agency_queue_arguments())
-                admin.queue_bind(queue, self._topology.deliveries_exchange, agency_id)
-            except pika.exceptions.ChannelClosedByBroker as exc:
-                if exc.reply_code != _PRECONDITION_FAILED:
-                    raise
-                raise errors.CONFIG_INVALID.error(
-                    f"queue {queue} exists with other arguments: {exc.reply_text}") from exc
+            for queue in self._topology.agency_queues(agency_id):
+                try:
+                    admin.queue_declare(queue.name, durable=True, arguments=queue.arguments)
+                    admin.queue_bind(queue.name, self._topology.deliveries_exchange,
+                                     queue.routing_key)
+                except pika.exceptions.ChannelClosedByBroker as exc:
+                    if exc.reply_code != _PRECONDITION_FAILED:
+                        raise
+                    raise errors.CONFIG_INVALID.error(f"queue {queue.name} exists with "
+                                                      f"other arguments: {exc.reply_text}"
+                                                      ) from exc
             self._known.add(agency_id)
             self._declared.add(agency_id)
 
@@ -140,7 +144,8 @@ class RabbitBroker:
             session = self._open()
             exchange = self._topology.deliveries_exchange
             for message in messages:
-                self._publish(session, exchange, message.agency_id, message, attempt=1)
+                self._publish(session, exchange, self._topology.routing_key(message), message,
+                              attempt=1)
             self._await_confirms(session, len(messages))
 
     def fetch(self, agency_id: str, max_messages: int = 1) -> list[ReceivedMessage]:
@@ -150,7 +155,10 @@ class RabbitBroker:
             if agency_id not in self._known and self._ready_count(session, agency_id) is None:
                 return []  # no queue: nothing was ever routable to this agency
             self._known.add(agency_id)
-            return self._get(session, self._topology.agency_queue(agency_id), max_messages)
+            got: list[ReceivedMessage] = []
+            for queue in self._topology.agency_queues(agency_id):  # urgent first
+                got += self._get(session, queue.name, max_messages - len(got))
+            return got
 
     def ack(self, received: ReceivedMessage) -> None:
         with self._lock, self._translated("ack"):
@@ -164,8 +172,9 @@ class RabbitBroker:
             message, attempt = received.message, received.attempt
             if retry and attempt < self._max_attempts:
                 delay_ms = delay_for_attempt(self._retry_delays_ms, attempt)
-                self._publish(session, self._topology.retry_exchange, message.agency_id,
-                              message, attempt=attempt + 1, extra={HEADER_DELAY: str(delay_ms)})
+                self._publish(session, self._topology.retry_exchange,
+                              self._topology.routing_key(message), message,
+                              attempt=attempt + 1, extra={HEADER_DELAY: str(delay_ms)})
             else:
                 reason = dead_reason(retry=retry, attempt=attempt)
                 self._publish(session, "", self._topology.dead_queue, message,
@@ -207,7 +216,8 @@ class RabbitBroker:
         with self._lock, self._translated("delete_topology"):
             admin = self._admin(self._open())
             for agency_id in sorted(set(agency_ids) | self._known):
-                admin.queue_delete(self._topology.agency_queue(agency_id))
+                for queue in self._topology.agency_queues(agency_id):
+                    admin.queue_delete(queue.name)
             for delay_ms in self._topology.distinct_delays:
                 admin.queue_delete(self._topology.retry_queue(delay_ms))
             admin.queue_delete(self._topology.dead_queue)
@@ -350,15 +360,16 @@ class RabbitBroker:
                 f"unroutable, no queue (ensure_agency first): {returned[:5]}")
 
     def _ready_count(self, session: _Session, agency_id: str) -> int | None:
-        """Ready messages in the agency's queue, None if there is no such queue."""
-        try:
-            ok = self._admin(session).queue_declare(
-                self._topology.agency_queue(agency_id), passive=True)
-        except pika.exceptions.ChannelClosedByBroker as exc:
-            if exc.reply_code == _NOT_FOUND:
-                return None
-            raise
-        count: int = ok.method.message_count
+        """Ready messages in the agency's queues, None if it has none."""
+        count = 0
+        for queue in self._topology.agency_queues(agency_id):
+            try:
+                ok = self._admin(session).queue_declare(queue.name, passive=True)
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                if exc.reply_code == _NOT_FOUND:
+                    return None
+                raise
+            count += int(ok.method.message_count)
         return count
 
     def _get(self, session: _Session, queue: str, max_messages: int) -> list[ReceivedMessage]:

@@ -10,6 +10,16 @@ layout is what it is: `docs/broker.md`.
     <prefix>.retry.<ms>ms      classic queue, durable, x-message-ttl <ms>,
                                x-dead-letter-exchange <prefix>.deliveries (back to the agency)
     <prefix>.dead              classic queue, durable: messages nobody could process
+
+The `quorum` layout (a RabbitMQ cluster, docs/deployment.md) replaces each agency's
+priority queue by two replicated quorum queues, because quorum queues carry at most two
+priority levels (none at all on 3.10): urgency travels in the routing key instead.
+
+    <prefix>.agency.<id>.urgent  quorum queue, bound by <id>.urgent: edXML Priority 1–4
+    <prefix>.agency.<id>         quorum queue, bound by <id>: Priority 0
+
+A fetch drains the urgent queue before taking from the normal one (Art. 7.2: an urgent
+document never waits behind normal ones); among urgent ones, publication order.
 """
 
 from __future__ import annotations
@@ -27,6 +37,10 @@ MAX_ID_LENGTH = 200  # AMQP short strings are 255 bytes; leave room for the pref
 # Headers the transport itself writes. A message's own headers may not use them: what a
 # consumer gets back must equal what was published, so these are stripped on the way out.
 # "x-" is the broker's namespace (x-death, x-first-death-*, ...).
+LAYOUTS = ("classic", "quorum")
+URGENT_FROM = 1  # edXML Priority 1 (khẩn) and above go to the urgent queue (quorum layout)
+URGENT_SUFFIX = ".urgent"
+
 HEADER_AGENCY = "axis-agency"
 HEADER_ATTEMPT = "axis-attempt"
 HEADER_DELAY = "axis-delay"
@@ -109,13 +123,25 @@ def dead_reason(*, retry: bool, attempt: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class AgencyQueue:
+    """One queue of an agency: its name, the routing key that binds it, its arguments."""
+
+    name: str
+    routing_key: str
+    arguments: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class Topology:
     prefix: str
     retry_delays_ms: tuple[int, ...]
+    layout: str = "classic"
 
     def __post_init__(self) -> None:
         if not self.prefix or any(ch.isspace() for ch in self.prefix):
             raise ValueError(f"unusable broker prefix: {self.prefix!r}")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"broker layout must be one of {LAYOUTS}: {self.layout!r}")
         if not self.retry_delays_ms or any(d < 0 for d in self.retry_delays_ms):
             raise ValueError(f"retry delays must be ≥ 0 ms: {self.retry_delays_ms}")
 
@@ -133,6 +159,22 @@ class Topology:
 
     def agency_queue(self, agency_id: str) -> str:
         return f"{self.prefix}.agency.{agency_id}"
+
+    def agency_queues(self, agency_id: str) -> tuple[AgencyQueue, ...]:
+        """The agency's queues in the order a fetch drains them."""
+        normal = self.agency_queue(agency_id)
+        if self.layout == "classic":
+            return (AgencyQueue(normal, agency_id, self.agency_queue_arguments()),)
+        quorum: dict[str, object] = {"x-queue-type": "quorum"}
+        return (AgencyQueue(normal + URGENT_SUFFIX, agency_id + URGENT_SUFFIX, quorum),
+                AgencyQueue(normal, agency_id, quorum))
+
+    def routing_key(self, message: BrokerMessage) -> str:
+        """Where the deliveries exchange routes `message` (and, after a back-off, the
+        retry queue sends it back): its agency, urgent ones apart in the quorum layout."""
+        if self.layout == "quorum" and message.priority >= URGENT_FROM:
+            return message.agency_id + URGENT_SUFFIX
+        return message.agency_id
 
     def retry_queue(self, delay_ms: int) -> str:
         return f"{self.prefix}.retry.{delay_ms}ms"
