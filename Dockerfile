@@ -25,4 +25,7 @@ USER axis
 VOLUME ["/var/lib/axis"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz').status == 200 else 1)"
+# The whole node in one process. Production runs two kinds from this image
+# (compose.yaml, docs/deployment.md): `axis serve --no-background --workers N` (HTTP) and
+# `axis worker` (delivery, push, scheduled jobs; no port, so no HEALTHCHECK there).
 CMD ["axis", "serve"]
