@@ -55,12 +55,16 @@ class Services:
 
 
 def capabilities() -> dict[str, bool]:
-    """What this CLI can start: `axis worker`, `axis serve --workers N` (issue 9)."""
-    top = subprocess.run([*AXIS, "--help"], capture_output=True, text=True, check=True).stdout
-    serve = subprocess.run([*AXIS, "serve", "--help"], capture_output=True, text=True,
-                           check=True).stdout
-    commands = top.split("{", 1)[1].split("}", 1)[0].split(",") if "{" in top else []
-    return {"worker": "worker" in commands, "serve_workers": "--workers" in serve,
+    """What this CLI can start: `axis worker`, `axis serve --workers N` and
+    `--no-background` (issue 9), read from its own parser (the node runs this same tree)."""
+    import argparse
+
+    from adapters.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions
+               if isinstance(a, argparse._SubParsersAction))
+    serve = sub.choices["serve"].format_help()
+    return {"worker": "worker" in sub.choices, "serve_workers": "--workers" in serve,
             "serve_no_background": "--no-background" in serve}
 
 
