@@ -53,8 +53,8 @@ bench: $(STAMP)
 	    --out reports/bench/postgres-rabbit-5KB-r10
 	$(BIN)/axis bench --backend postgres-rabbit --size 360KB \
 	    --out reports/bench/postgres-rabbit-360KB-r1
-	$(BIN)/axis bench --backend postgres-rabbit --size 45MB --concurrency 1 --ceilings none \
-	    --out reports/bench/postgres-rabbit-45MB-r1
+	$(BIN)/axis bench --backend postgres-rabbit --size 45MB --concurrency 1 --packages 3 \
+	    --seconds 30 --ceilings none --out reports/bench/postgres-rabbit-45MB-r1
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .mypy_cache .pytest_cache .ruff_cache

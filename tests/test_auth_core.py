@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from store_support import migrated_engine
 
-from adapters.store.auth_state import SqlRateLimit, SqlReplayCache
+from adapters.store.auth_state import SqlAdmission
 from axis import errors
 from axis.auth import keys, signing
 from axis.auth.gate import Gate, RateLimited
@@ -127,8 +127,8 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 def make_gate(engine: Engine, **kw: object) -> tuple[Gate, FakeRegistry, FixedClock]:
     master = bytes(32)
     reg, clock = FakeRegistry(master), FixedClock(T0)
-    gate = Gate(reg, master, clock=clock, replay=SqlReplayCache(engine),
-                limiter=SqlRateLimit(engine, Bucket(60, 2)), **kw)  # type: ignore[arg-type]
+    gate = Gate(reg, master, clock=clock, admission=SqlAdmission(engine, Bucket(60, 2)),
+                **kw)  # type: ignore[arg-type]
     return gate, reg, clock
 
 

@@ -6,6 +6,7 @@ nodes on one database refusing a replay and sharing one agency's bucket."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,9 +22,10 @@ from store_support import BACKENDS, database_url, migrated_engine
 
 from adapters.client.agency import AgencyApiError, AgencyClient
 from adapters.jobs.catalog import node_jobs
-from adapters.store.auth_state import SqlRateLimit, SqlReplayCache, admission_engine
+from adapters.store.auth_state import SqlAdmission, admission_engine
 from adapters.store.auth_tables import AUTH_TABLES, auth_rate, auth_replay
 from adapters.store.db import make_engine, metadata
+from axis.auth.admission import Ticket, Verdict
 from axis.auth.ratelimit import Bucket
 from axis.errors import AxisError
 from axis.settings import RestSettings
@@ -43,33 +45,59 @@ def test_the_migration_creates_what_auth_tables_declares(engine: Engine) -> None
     assert [d for d in diffs if names & set(str(d).split("'"))] == []
 
 
+def first_use(admission: SqlAdmission, system_id: str, signature: str, *,
+              expires_at: float, now: float) -> bool:
+    verdict = admission.admit(Ticket(system_id, signature, expires_at, system_id), now)
+    return not verdict.replayed
+
+
+def take(admission: SqlAdmission, key: str, now: float) -> int:
+    """A token of `key`'s bucket, for a signature never seen before."""
+    verdict = admission.admit(Ticket("sys", uuid.uuid4().hex * 2, 1e12, key), now)
+    assert not verdict.replayed
+    return verdict.wait
+
+
 def test_replay_cache_remembers_until_expiry(engine: Engine) -> None:
-    cache = SqlReplayCache(admission_engine(engine))
-    assert cache.first_use("snv", "a" * 64, expires_at=100, now=0)
-    assert not cache.first_use("snv", "a" * 64, expires_at=100, now=50)
-    assert cache.first_use("snv", "b" * 64, expires_at=10, now=50)  # another signature
-    assert cache.first_use("vp", "a" * 64, expires_at=100, now=50)  # another system
-    assert cache.first_use("snv", "a" * 64, expires_at=200, now=101)  # expired: forgotten
-    assert not cache.first_use("snv", "a" * 64, expires_at=300, now=150)  # … and kept again
-    assert cache.purge(now=150) == 2  # b (10) and vp's (100); snv's a runs to 200
+    cache = SqlAdmission(admission_engine(engine), Bucket(1_000_000, 1_000_000))
+    assert first_use(cache, "snv", "a" * 64, expires_at=100, now=0)
+    assert not first_use(cache, "snv", "a" * 64, expires_at=100, now=50)
+    assert first_use(cache, "snv", "b" * 64, expires_at=10, now=50)  # another signature
+    assert first_use(cache, "vp", "a" * 64, expires_at=100, now=50)  # another system
+    assert first_use(cache, "snv", "a" * 64, expires_at=200, now=101)  # expired: forgotten
+    assert not first_use(cache, "snv", "a" * 64, expires_at=300, now=150)  # … kept again
+    assert _count(engine, auth_replay) == 3
+    cache.purge(now=150)  # b (10) and vp's (100) go; snv's a runs to 200
     assert _count(engine, auth_replay) == 1
 
 
+def test_a_replay_spends_no_token(engine: Engine) -> None:
+    admission = SqlAdmission(admission_engine(engine), Bucket(1, 2))
+    ticket = Ticket("snv", "e" * 64, 1e12, "000.00.02.H37")
+    assert admission.admit(ticket, 0.0) == Verdict()
+    for _ in range(3):
+        assert admission.admit(ticket, 0.0) == Verdict(replayed=True)
+    assert take(admission, "000.00.02.H37", 0.0) == 0  # the second token is still there
+    assert take(admission, "000.00.02.H37", 0.0) == 60
+
+
 def test_token_bucket_per_key(engine: Engine) -> None:
-    limit = SqlRateLimit(admission_engine(engine), Bucket(rate_per_minute=30, burst=2))
+    limit = SqlAdmission(admission_engine(engine), Bucket(rate_per_minute=30, burst=2))
     now = 1_795_485_600.0  # a token every 2 s
-    assert [limit.take("a", now), limit.take("a", now)] == [0, 0]
-    assert limit.take("a", now) == 2
-    assert limit.take("b", now) == 0  # per key
-    assert limit.take("a", now + 1) == 1
-    assert limit.take("a", now + 2) == 0
+    assert [take(limit, "a", now), take(limit, "a", now)] == [0, 0]
+    assert take(limit, "a", now) == 2
+    assert take(limit, "b", now) == 0  # per key
+    assert take(limit, "a", now + 1) == 1
+    assert take(limit, "a", now + 2) == 0
     later = now + 3600
-    assert [limit.take("a", later), limit.take("a", later), limit.take("a", later)] == [0, 0, 2]
-    assert limit.take("a", later - 30) >= 1  # a clock stepping back refunds nothing
+    assert [take(limit, "a", later) for _ in range(3)] == [0, 0, 2]
+    assert take(limit, "a", later - 30) >= 1  # a clock stepping back refunds nothing
     # Idle for longer than a refill: the row is a full bucket and may go.
-    assert limit.purge(later + 3.9) == 1  # b, idle since `now`
-    assert limit.purge(later + 4.1) == 1  # a
-    assert limit.take("a", later + 5) == 0
+    limit.purge(later + 3.9)
+    assert _count(engine, auth_rate) == 1  # b went (idle since `now`), a stays
+    limit.purge(later + 4.1)
+    assert _count(engine, auth_rate) == 0
+    assert take(limit, "a", later + 5) == 0
     with pytest.raises(ValueError):
         Bucket(0, 1)
 
@@ -81,7 +109,7 @@ def test_takes_from_two_engines_at_once_grant_exactly_the_burst(
     does not refill meanwhile; exactly 10 are granted."""
     other = make_engine(engine.url.render_as_string(hide_password=False))
     try:
-        limits = [SqlRateLimit(admission_engine(e), Bucket(1, 10)) for e in (engine, other)]
+        limits = [SqlAdmission(admission_engine(e), Bucket(1, 10)) for e in (engine, other)]
         now = 1_795_485_600.0
         granted: list[int] = []
         start = threading.Barrier(8)
@@ -89,7 +117,7 @@ def test_takes_from_two_engines_at_once_grant_exactly_the_burst(
         def run(i: int) -> None:
             start.wait()
             for _ in range(60 // 8 + 1):
-                if limits[i % 2].take("000.00.00.H37", now) == 0:
+                if take(limits[i % 2], "000.00.00.H37", now) == 0:
                     granted.append(1)
 
         threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
@@ -104,10 +132,9 @@ def test_takes_from_two_engines_at_once_grant_exactly_the_burst(
 
 def test_the_purge_job_is_scheduled_and_purges(t: TestNode) -> None:
     job = next(j for j in node_jobs(t.node) if j.name == "auth.purge")
-    cache, limit = SqlReplayCache(t.node.engine), SqlRateLimit(t.node.engine, Bucket(120, 30))
+    admission = SqlAdmission(t.node.engine, Bucket(120, 30))
     now = t.clock.now().timestamp()
-    cache.first_use("snv", "c" * 64, expires_at=now + 300, now=now)
-    limit.take("000.00.02.H37", now)
+    admission.admit(Ticket("snv", "c" * 64, now + 300, "000.00.02.H37"), now)
     job.fn(t.clock.now())
     assert _count(t.node.engine, auth_replay) == 1 and _count(t.node.engine, auth_rate) == 1
     job.fn(t.clock.now() + timedelta(minutes=16))  # past the window; the bucket refilled
@@ -117,7 +144,7 @@ def test_the_purge_job_is_scheduled_and_purges(t: TestNode) -> None:
 def test_an_unreachable_database_is_the_nodes_fault(tmp_path: Path) -> None:
     gone = make_engine(f"sqlite:///{tmp_path / 'missing' / 'x.sqlite3'}")
     with pytest.raises(AxisError) as info:
-        SqlReplayCache(gone).first_use("s", "d" * 64, 1.0, 0.0)
+        SqlAdmission(gone, Bucket(1, 1)).admit(Ticket("s", "d" * 64, 1.0, "s"), 0.0)
     assert info.value.code.id == "node.store_unavailable"
 
 

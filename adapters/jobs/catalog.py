@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from adapters.jobs.scheduler import Job
 from adapters.logs import get_logger
 from adapters.node import Node
-from adapters.store.auth_state import SqlRateLimit, SqlReplayCache
+from adapters.store.auth_state import SqlAdmission
 from axis import errors
 from axis.auth.ratelimit import Bucket
 from axis.health import LoopGuard
@@ -116,14 +116,12 @@ def auth_purge(node: Node) -> Callable[[datetime], None]:
     """Forget expired request signatures and idle (full) rate-limit buckets, shared by
     every process in the database (adapters/store/auth_state.py)."""
     r = node.settings.rest
-    replay = SqlReplayCache(node.engine)
-    limit = SqlRateLimit(node.engine, Bucket(r.rate_per_minute, r.burst))
+    admission = SqlAdmission(node.engine, Bucket(r.rate_per_minute, r.burst))
 
     def run(at: datetime) -> None:
-        now = at.timestamp()
-        signatures, buckets = replay.purge(now), limit.purge(now)
-        if signatures or buckets:
-            log.debug("auth state purged", signatures=signatures, buckets=buckets)
+        gone = admission.purge(at.timestamp())
+        if gone:
+            log.debug("auth state purged", rows=gone)
 
     return run
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from adapters.logs import context
-from adapters.store.auth_state import SqlRateLimit, SqlReplayCache, admission_engine
+from adapters.store.auth_state import SqlAdmission, admission_engine
 from axis import errors
 from axis.auth import keys, signing
 from axis.auth.gate import Caller, Gate
@@ -61,11 +61,9 @@ def build_auth(settings: Settings, registry: Registry, clock: Clock,
     """The gate on the node's database (`engine`): the replay cache and the rate limits
     are shared with every other process serving the same node."""
     r = settings.rest
-    shared = admission_engine(engine)
     gate = Gate(
         registry, keys.master_key(settings), clock=clock,
-        replay=SqlReplayCache(shared),
-        limiter=SqlRateLimit(shared, Bucket(r.rate_per_minute, r.burst)),
+        admission=SqlAdmission(admission_engine(engine), Bucket(r.rate_per_minute, r.burst)),
         window=timedelta(seconds=r.clock_skew_seconds),
         # Fail closed: requiring certificates with no way to receive them refuses all.
         require_client_cert=r.require_client_cert,

@@ -1,7 +1,8 @@
 """The replay cache and the rate-limit buckets in the node's database, shared by every
-process (`ReplayCache` and `RateLimit` of axis/auth; tables in auth_tables.py).
+process (the `Admission` port of axis/auth; tables in auth_tables.py).
 
-One statement decides each in the common case, atomic on both engines:
+One transaction per request, one statement deciding each part in the common case, atomic
+on both engines:
 
 - replay: `INSERT … ON CONFLICT (system_id, signature) DO UPDATE … WHERE expired
   RETURNING`; a row back means first use (or an expired key used again), none a replay;
@@ -11,9 +12,11 @@ One statement decides each in the common case, atomic on both engines:
   row: a first request (the bucket is inserted, one token spent) or an empty bucket (read
   back to say how long to wait).
 
-On SQLite these writes go through an engine of their own whose connections commit with
-`synchronous=NORMAL`: in WAL mode that skips the fsync of every commit (2.4 ms each on
-the reference machine, once per request) and still survives a crash of the process; a
+The transaction holds the bucket's row lock (PostgreSQL) or the write lock (SQLite) only
+for those few statements. On SQLite these writes go through an engine of their own whose
+connections commit with `synchronous=NORMAL`: in WAL mode that skips the fsync of every
+commit (2.4 ms each on the reference machine, once per request) and still survives a
+crash of the process; a
 power cut may forget the last accepted signatures, which a replay could then reuse only
 within what is left of their ±5 minute window. The registry and the routing tables keep
 `synchronous=FULL` on their own engines.
@@ -32,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from adapters.store.auth_tables import auth_rate, auth_replay
 from adapters.store.db import make_engine
 from axis import errors
+from axis.auth.admission import Ticket, Verdict
 from axis.auth.ratelimit import Bucket
 
 # A key inserted by a racing process between our UPDATE and INSERT: try again this often.
@@ -54,9 +58,10 @@ def _sqlite_normal_sync(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class _Sql:
-    def __init__(self, engine: Engine) -> None:
+class SqlAdmission:
+    def __init__(self, engine: Engine, bucket: Bucket) -> None:
         self.engine = engine
+        self.bucket = bucket
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -66,67 +71,66 @@ class _Sql:
         except (DBAPIError, SQLAlchemyError) as exc:
             raise errors.STORE_UNAVAILABLE.error(f"auth state: {type(exc).__name__}") from exc
 
-    def _insert(self, conn: Connection) -> Any:
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        return dialect.insert
-
-
-class SqlReplayCache(_Sql):
-    def first_use(self, system_id: str, signature: str, expires_at: float, now: float) -> bool:
+    def admit(self, ticket: Ticket, now: float) -> Verdict:
+        """One transaction: the replay upsert, then (not a replay) the token."""
         with self._tx() as conn:
-            stmt = self._insert(conn)(auth_replay).values(
-                system_id=system_id, signature=signature, expires_at=expires_at)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[auth_replay.c.system_id, auth_replay.c.signature],
-                set_={"expires_at": stmt.excluded.expires_at},
-                where=auth_replay.c.expires_at < now,
-            )
-            # RETURNING, not rowcount: psycopg reports no row count for an INSERT.
-            return conn.execute(stmt.returning(auth_replay.c.expires_at)).first() is not None
+            if not _first_use(conn, ticket, now):
+                return Verdict(replayed=True)
+            return Verdict(wait=self._take(conn, ticket.bucket, now))
 
     def purge(self, now: float) -> int:
+        """Expired signatures; buckets untouched for `refill_seconds` (full: their rows
+        say nothing)."""
         with self._tx() as conn:
-            return conn.execute(delete(auth_replay).where(auth_replay.c.expires_at < now)).rowcount
+            signatures = conn.execute(
+                delete(auth_replay).where(auth_replay.c.expires_at < now)).rowcount
+            buckets = conn.execute(delete(auth_rate).where(
+                auth_rate.c.updated_at < now - self.bucket.refill_seconds)).rowcount
+        return int(signatures) + int(buckets)
 
-
-class SqlRateLimit(_Sql):
-    def __init__(self, engine: Engine, bucket: Bucket) -> None:
-        super().__init__(engine)
-        self.bucket = bucket
-
-    def take(self, key: str, now: float) -> int:
+    def _take(self, conn: Connection, key: str, now: float) -> int:
         b = self.bucket
         t, at = auth_rate.c.tokens, auth_rate.c.updated_at
         # Bucket.refilled in SQL; CASE rather than LEAST/GREATEST (PostgreSQL) or the
         # two-argument min/max (SQLite), so that both engines run the same text.
         gained = case((literal(now) > at, (literal(now) - at) * b.per_second), else_=0.0)
         refilled = case((t + gained > b.burst, float(b.burst)), else_=t + gained)
-        with self._tx() as conn:
-            for _ in range(_RATE_TRIES):
-                spent = conn.execute(
-                    update(auth_rate)
-                    .where(auth_rate.c.bucket == key, refilled >= 1.0)
-                    .values(tokens=refilled - 1.0,
-                            updated_at=case((literal(now) > at, now), else_=at))
-                ).rowcount
-                if spent:
-                    return 0
-                created = conn.execute(
-                    self._insert(conn)(auth_rate)
-                    .values(bucket=key, tokens=b.burst - 1.0, updated_at=now)
-                    .on_conflict_do_nothing(index_elements=[auth_rate.c.bucket])
-                    .returning(auth_rate.c.tokens)
-                ).first()
-                if created is not None:
-                    return 0
-                row = conn.execute(select(t, at).where(auth_rate.c.bucket == key)).first()
-                if row is not None and b.refilled(row.tokens, row.updated_at, now) < 1.0:
-                    return b.wait(b.refilled(row.tokens, row.updated_at, now))
-            # Still contended after a few tries: refuse for a second rather than loop.
-            return 1
+        for _ in range(_RATE_TRIES):
+            spent = conn.execute(
+                update(auth_rate)
+                .where(auth_rate.c.bucket == key, refilled >= 1.0)
+                .values(tokens=refilled - 1.0,
+                        updated_at=case((literal(now) > at, now), else_=at))
+            ).rowcount
+            if spent:
+                return 0
+            created = conn.execute(
+                _insert(conn)(auth_rate)
+                .values(bucket=key, tokens=b.burst - 1.0, updated_at=now)
+                .on_conflict_do_nothing(index_elements=[auth_rate.c.bucket])
+                .returning(auth_rate.c.tokens)
+            ).first()
+            if created is not None:
+                return 0
+            row = conn.execute(select(t, at).where(auth_rate.c.bucket == key)).first()
+            if row is not None and b.refilled(row.tokens, row.updated_at, now) < 1.0:
+                return b.wait(b.refilled(row.tokens, row.updated_at, now))
+        # Still contended after a few tries: refuse for a second rather than loop.
+        return 1
 
-    def purge(self, now: float) -> int:
-        """A bucket untouched for `refill_seconds` is full: its row says nothing."""
-        with self._tx() as conn:
-            return conn.execute(delete(auth_rate).where(
-                auth_rate.c.updated_at < now - self.bucket.refill_seconds)).rowcount
+
+def _first_use(conn: Connection, ticket: Ticket, now: float) -> bool:
+    stmt = _insert(conn)(auth_replay).values(
+        system_id=ticket.system_id, signature=ticket.signature, expires_at=ticket.expires_at)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[auth_replay.c.system_id, auth_replay.c.signature],
+        set_={"expires_at": stmt.excluded.expires_at},
+        where=auth_replay.c.expires_at < now,
+    )
+    # RETURNING, not rowcount: psycopg reports no row count for an INSERT.
+    return conn.execute(stmt.returning(auth_replay.c.expires_at)).first() is not None
+
+
+def _insert(conn: Connection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert

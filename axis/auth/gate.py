@@ -6,9 +6,9 @@ In order, cheapest first, so that a stranger costs the node little:
    from the registry's snapshot after checking the registry's version on every request
    (Art. 22: a revoked credential fails on the very next request; axis/registry/live.py);
 3. (the adapter reads the body, size-capped)
-4. `verify`: the HMAC over method, target, timestamp and body hash; the signature not seen
-   before (replay, shared by every node process); the client certificate when mutual TLS
-   is configured; the agency's rate limit (shared too).
+4. `verify`: the HMAC over method, target, timestamp and body hash; the client certificate
+   when mutual TLS is configured; then, in one atomic step shared by every node process
+   (`admission`), the signature not seen before (replay) and the agency's rate limit.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from typing import Protocol
 
 from axis import errors
 from axis.auth import signing
-from axis.auth.ratelimit import RateLimit
-from axis.auth.replay import ReplayCache
+from axis.auth.admission import Admission, Ticket
 from axis.clock import Clock
 from axis.errors import SenderFault
 from axis.registry import credentials
@@ -69,14 +68,13 @@ class Caller:
 class Gate:
     def __init__(
         self, lookup: CredentialLookup, master_key: bytes, *, clock: Clock,
-        replay: ReplayCache, limiter: RateLimit, window: timedelta = signing.WINDOW,
+        admission: Admission, window: timedelta = signing.WINDOW,
         require_client_cert: bool = False,
     ) -> None:
         self._lookup = lookup
         self._master = master_key
         self._clock = clock
-        self._replay = replay
-        self._limiter = limiter
+        self._admission = admission
         self._window = window
         self._require_cert = require_client_cert
 
@@ -126,14 +124,16 @@ class Gate:
             # The canonical string holds nothing secret: showing it is how a connector's
             # author finds a canonicalisation mistake.
             raise errors.AUTH_SIGNATURE_INVALID.error(f"canonical string: {canonical!r}")
-        now = self._clock.now().timestamp()
-        expires = claim.unix + self._window.total_seconds()
-        if not self._replay.first_use(claim.system_id, claim.signature, expires, now):
-            raise errors.AUTH_REPLAYED.error("sign every request afresh (new timestamp)")
         self._client_certificate(caller, client_cert_fingerprint)
-        wait = self._limiter.take(caller.agency_id, now)
-        if wait:
-            raise RateLimited(wait)
+        now = self._clock.now().timestamp()
+        ticket = Ticket(claim.system_id, claim.signature,
+                        expires_at=claim.unix + self._window.total_seconds(),
+                        bucket=caller.agency_id)
+        verdict = self._admission.admit(ticket, now)
+        if verdict.replayed:
+            raise errors.AUTH_REPLAYED.error("sign every request afresh (new timestamp)")
+        if verdict.wait:
+            raise RateLimited(verdict.wait)
 
     def _client_certificate(self, caller: Caller, fingerprint: str | None) -> None:
         if fingerprint is None:

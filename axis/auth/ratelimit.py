@@ -1,22 +1,21 @@
-"""Per-agency rate limits: a token bucket per key, shared by every node process.
+"""Per-agency rate limits: a token bucket per agency, shared by every node process.
 
 Each agency has `burst` tokens and earns `rate_per_minute` per minute up to `burst`; a
 request spends one. With none left the caller is told how many seconds to wait (HTTP 429
-with Retry-After). The buckets live in the database the node already has
-(adapters/store/auth_state.py: one atomic UPDATE per request), so N processes behind one
-address grant an agency `burst` requests, not N times as many.
+with Retry-After). The buckets live in the database the node already has (the
+`Admission` port, axis/auth/admission.py; one atomic UPDATE per request), so N processes
+behind one address grant an agency `burst` requests, not N times as many.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """The shape every key's bucket has."""
+    """The shape every agency's bucket has."""
 
     rate_per_minute: int
     burst: int
@@ -42,17 +41,3 @@ class Bucket:
     def wait(self, tokens: float) -> int:
         """Whole seconds until a token is there (at least 1), with `tokens` now."""
         return max(1, math.ceil((1.0 - tokens) / self.per_second))
-
-
-class RateLimit(Protocol):
-    bucket: Bucket
-
-    def take(self, key: str, now: float) -> int:
-        """0 when a token of `key`'s bucket was spent at `now` (Unix seconds); otherwise
-        the whole seconds to wait (at least 1). Atomic across processes."""
-        ...
-
-    def purge(self, now: float) -> int:
-        """Delete buckets idle long enough to be full again (a missing row is a full
-        bucket); how many."""
-        ...
