@@ -335,3 +335,14 @@ def test_a_claimed_attempt_is_not_claimed_again_until_its_lease_ends(t: TestNode
     assert attempts.claim(delivery_id, now, lease) is None
     assert attempts.claim(delivery_id, now + timedelta(seconds=59), lease) is None
     assert attempts.claim(delivery_id, now + lease, lease) == 2
+
+
+def test_the_budget_of_a_copy_taken_by_pull_is_dropped(t: TestNode, endpoint: Endpoint) -> None:
+    endpoint.status = 503
+    _, delivery_id, _ = send_to_vp(t)
+    p = pusher(t)
+    assert p.run_once().retried == 1 and p.attempts(delivery_id) == 1
+    t.node.exchange.take(VP, delivery_id)  # the agency pulled it meanwhile
+    p.run_once()
+    assert PushAttempts(t.node.store.engine).get(delivery_id) is None
+    assert len(endpoint.received) == 1

@@ -14,15 +14,16 @@ only ever shrinks, and the lease expiring lets another worker carry on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, select, update
+from sqlalchemy import Engine, Row, Select, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from adapters.store.process_tables import push_attempts as pa
-from adapters.store.route_repo import serialise_sqlite_writes, translate
+from adapters.store.route_repo import READ_ONLY, serialise_sqlite_writes, translate
 from adapters.store.route_tables import deliveries
 
 
@@ -47,11 +48,7 @@ class PushAttempts:
         ids = list(delivery_ids)
         if not ids:
             return {}
-        try:
-            with self._engine.begin() as conn:
-                rows = conn.execute(select(pa).where(pa.c.delivery_id.in_(ids))).all()
-        except SQLAlchemyError as exc:
-            raise translate(exc) from exc
+        rows = self._read(select(pa).where(pa.c.delivery_id.in_(ids)))
         return {r.delivery_id: Attempts(r.delivery_id, r.attempts, r.next_attempt_at,
                                         r.last_error) for r in rows}
 
@@ -86,9 +83,22 @@ class PushAttempts:
         self._write(delete(pa).where(pa.c.delivery_id == delivery_id))
 
     def prune(self) -> None:
-        """Drop the budgets of copies no longer waiting (taken by pull, withdrawn)."""
+        """Drop the budgets of copies no longer waiting (taken by pull, withdrawn). Looks
+        first without the write lock: most passes find nothing to drop."""
         waiting = select(deliveries.c.delivery_id).where(deliveries.c.state == "available")
-        self._write(delete(pa).where(pa.c.delivery_id.not_in(waiting)))
+        gone = [r.delivery_id for r in self._read(
+            select(pa.c.delivery_id).where(pa.c.delivery_id.not_in(waiting)))]
+        if gone:
+            self._write(delete(pa).where(pa.c.delivery_id.in_(gone)))
+
+    def _read(self, query: Select[Any]) -> Sequence[Row[Any]]:
+        try:
+            # A deferred (read-only) transaction on SQLite: no write lock for a look.
+            with self._engine.connect().execution_options(**{READ_ONLY: True}) as conn, \
+                    conn.begin():
+                return conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise translate(exc) from exc
 
     def _write(self, statement: object) -> None:
         try:
