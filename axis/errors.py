@@ -409,6 +409,12 @@ DELIVERY_UNKNOWN = _c.add(
 DELIVERY_WITHDRAWN = _c.add(
     "route.delivery_withdrawn", S, 410, "The copy was recalled by its sender (Art. 9.3).",
     "Văn bản đã được cơ quan gửi thu hồi.", "The document was recalled by its sender.")
+ILLEGAL_TRANSITION = _c.add(
+    "route.illegal_transition", N, 500,
+    "A delivery was asked for a state change its state machine does not have "
+    "(axis/route/delivery.py): a bug; the step was rolled back.",
+    "Lỗi hệ thống: chuyển trạng thái gửi nhận văn bản không hợp lệ.",
+    "Internal error: an invalid delivery state change.")
 NOT_RECIPIENT = _c.add(
     "route.not_recipient", S, 403,
     "A status was sent by an agency that did not receive the document.",

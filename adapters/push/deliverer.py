@@ -42,8 +42,9 @@ from axis.clock import Clock, iso
 from axis.errors import AxisError
 from axis.health import LoopGuard
 from axis.registry.model import Agency, AgencyState, Credential, DeliveryMode
+from axis.route import delivery as deliveries
 from axis.route.exchange import Exchange
-from axis.route.model import DeliveryState, InboxItem, TrailEntry, TrailEvent
+from axis.route.model import DeliveryState, InboxItem
 from axis.settings import PushSettings
 
 log = logging.getLogger("axis.push")
@@ -230,15 +231,8 @@ class PushDeliverer:
             d = tx.get_delivery(delivery_id, for_update=True)
             gone = d is None or d.state is not DeliveryState.AVAILABLE
             if d is not None and not gone:
-                tx.update_delivery(replace(d, state=DeliveryState.FAILED))
-                tx.remove_from_inbox(delivery_id)
-                tx.add_trail(TrailEntry(
-                    d.document_id, d.recipient_id, TrailEvent.FAILED, at, delivery_id,
-                    status_code=d.status_code,
-                    detail=f"push: {attempts} attempts; {last_error}"[:MAX_DETAIL]))
-                tx.append_journal(at, "delivery.failed", delivery_id, {
-                    "recipient": d.recipient_id, "code": errors.PUSH_DEAD_LETTERED.id,
-                    "attempts": attempts, "last_error": last_error, "endpoint": endpoint})
+                deliveries.failed(tx, d, at, attempts=attempts, last_error=last_error,
+                                  endpoint=endpoint)
         # After the transaction: on SQLite the budget's table is another write.
         self._attempts.forget(delivery_id)
         if d is None or gone:
@@ -257,15 +251,7 @@ class PushDeliverer:
             d = tx.get_delivery(delivery_id, for_update=True)
             if d is None or d.state is not DeliveryState.FAILED:
                 return False
-            tx.add_to_inbox(InboxItem(d.delivery_id, d.recipient_id, d.sender_id, d.kind,
-                                      d.document_id, d.business_type, d.status_code,
-                                      d.priority, at))
-            tx.update_delivery(replace(d, state=DeliveryState.AVAILABLE, available_at=at))
-            tx.add_trail(TrailEntry(d.document_id, d.recipient_id, TrailEvent.AVAILABLE, at,
-                                    delivery_id, status_code=d.status_code,
-                                    detail=f"requeued by {actor}"[:MAX_DETAIL]))
-            tx.append_journal(at, "delivery.requeued", delivery_id, {
-                "recipient": d.recipient_id, "actor": actor, "reason": reason})
+            deliveries.requeued(tx, d, at, actor=actor, reason=reason)
         # A fresh budget (not under the pass lock: a pass may wait on a slow endpoint).
         self._attempts.forget(delivery_id)
         return True

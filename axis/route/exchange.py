@@ -30,6 +30,7 @@ from axis.edxml.model import (
 )
 from axis.errors import AxisError, Finding, SenderFault
 from axis.registry.model import Agency
+from axis.route import delivery as deliveries
 from axis.route import orphans, recall
 from axis.route.acks import Signer, node_status
 from axis.route.broker import BrokerMessage, BrokerPort, ReceivedMessage
@@ -235,14 +236,12 @@ class Exchange:
             status_code=status, priority=priority_of(package), dedupe_key=key,
             state=DeliveryState.QUEUED, accepted_at=at, origin=origin,
         )
-        tx.add_delivery(delivery)
-        tx.add_outbox(delivery.delivery_id, recipient_id, delivery.priority,
-                      outbox_body(delivery), at)
+        trail: list[TrailEntry] = []
         if isinstance(package, StatusPackage):
             # A status belongs to the history of the recipient it is about: the one that
             # reports it, or for a recall request (13) the one whose copy is taken back.
             recalled = package.header.status_code is StatusCode.RECALL_REQUEST
-            tx.add_trail(TrailEntry(
+            trail.append(TrailEntry(
                 document_id, recipient_id if recalled else package.sender_id,
                 TrailEvent.RECALL if recalled else TrailEvent.STATUS, at,
                 delivery.delivery_id, status_code=status, detail=origin))
@@ -251,21 +250,20 @@ class Exchange:
             target = recall.target_of(package)
             detail = "" if package.business_type is BusinessType.NEW else (
                 f"{package.business_type.name.lower()} of {target}")
-            tx.add_trail(TrailEntry(document_id, recipient_id, event, at,
+            trail.append(TrailEntry(document_id, recipient_id, event, at,
                                     delivery.delivery_id, detail=detail))
             if package.business_type in (BusinessType.UPDATE, BusinessType.REPLACE) and (
                 target != document_id
             ):
                 # The link back: the acted-on document's trail names what updates it.
-                tx.add_trail(TrailEntry(target, recipient_id, TrailEvent.SUPERSEDED, at,
+                trail.append(TrailEntry(target, recipient_id, TrailEvent.SUPERSEDED, at,
                                         delivery.delivery_id, detail=(
                                             f"{package.business_type.name.lower()} by "
                                             f"{document_id}")))
-        tx.append_journal(at, "delivery.queued", delivery.delivery_id, {
+        return deliveries.queued(tx, delivery, outbox_body(delivery), trail, {
             "package": sha, "recipient": recipient_id, "document_id": document_id,
             "kind": package.kind.value, "status": status, "origin": origin,
-        })
-        return delivery
+        }, at)
 
     def emit_status(
         self, tx: RouteTx, *, on_behalf_of: str, original_sender: str, document_id: str,
@@ -311,7 +309,7 @@ class Exchange:
             for entry in entries:
                 d = tx.get_delivery(entry.delivery_id, for_update=True)
                 if d is not None and d.state is DeliveryState.QUEUED:
-                    self._make_available(tx, d)
+                    deliveries.available(tx, d, self.clock.now())
             tx.mark_sent([e.entry_id for e in entries], self.clock.now())
             return len(entries)
 
@@ -334,7 +332,7 @@ class Exchange:
                 with self.store.transaction() as tx:
                     d = tx.get_delivery(delivery_id, for_update=True)
                     if d is not None and d.state is DeliveryState.QUEUED:
-                        self._make_available(tx, d)
+                        deliveries.available(tx, d, self.clock.now())
                         moved += 1
                 pending.pop(0)  # committed: from here redelivery is harmless
                 if d is None:
@@ -357,15 +355,6 @@ class Exchange:
                 self.broker.close()
                 return
 
-    def _make_available(self, tx: RouteTx, d: Delivery) -> None:
-        at = self.clock.now()
-        tx.add_to_inbox(InboxItem(d.delivery_id, d.recipient_id, d.sender_id, d.kind,
-                                  d.document_id, d.business_type, d.status_code, d.priority, at))
-        tx.update_delivery(replace(d, state=DeliveryState.AVAILABLE, available_at=at))
-        tx.add_trail(TrailEntry(d.document_id, d.recipient_id, TrailEvent.AVAILABLE, at,
-                                d.delivery_id, status_code=d.status_code))
-        tx.append_journal(at, "delivery.available", d.delivery_id, {"recipient": d.recipient_id})
-
     # --- the recipient's side ----------------------------------------------------------
     def inbox(self, agency_id: str, **filters: object) -> list[InboxItem]:
         with self.store.transaction() as tx:
@@ -381,16 +370,8 @@ class Exchange:
                 raise errors.DELIVERY_WITHDRAWN.error(delivery_id)
             if d.state is not DeliveryState.DELIVERED:
                 at = self.clock.now()
-                effective = self.calendar.effective_receipt_time(at)
-                d = replace(d, state=DeliveryState.DELIVERED, delivered_at=at,
-                            effective_at=effective)
-                tx.update_delivery(d)
-                tx.remove_from_inbox(delivery_id)
-                tx.add_trail(TrailEntry(d.document_id, agency_id, TrailEvent.DELIVERED, at,
-                                        delivery_id, status_code=d.status_code,
-                                        effective_at=effective))
-                tx.append_journal(at, "delivery.delivered", delivery_id, {
-                    "recipient": agency_id, "at": iso(at), "effective_at": iso(effective)})
+                d = deliveries.delivered(tx, d, at,
+                                         self.calendar.effective_receipt_time(at))
                 if d.kind is Kind.EDOC:
                     self._emit_arrival(tx, d, at)
         return d, self.blobs.get(d.package_sha256)

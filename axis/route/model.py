@@ -4,6 +4,7 @@ A *delivery* is one copy of one package for one recipient (its id is the transpo
 sender gets in its receipt). Its life: QUEUED (accepted, durable, in the outbox or on the
 broker) → AVAILABLE (in the recipient's inbox) → DELIVERED (taken: Art. 11.2 receipt time)
 or WITHDRAWN (recalled before it was taken, Art. 9.3) or FAILED (dead-lettered).
+Every transition is made by axis/route/delivery.py, and nowhere else.
 """
 
 from __future__ import annotations

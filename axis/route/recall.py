@@ -15,13 +15,13 @@ nothing behind (no package bytes, no half-written trail).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
 from axis import errors
 from axis.edxml.model import BusinessType, Kind, Package, StatusCode, StatusPackage
-from axis.route.model import Delivery, DeliveryReceipt, DeliveryState, TrailEntry, TrailEvent
+from axis.route import delivery as deliveries
+from axis.route.model import Delivery, DeliveryReceipt, DeliveryState
 from axis.route.ports import RouteTx
 
 _NOT_TAKEN = (DeliveryState.QUEUED, DeliveryState.AVAILABLE)
@@ -113,13 +113,7 @@ def withdraw(
         locked = tx.get_delivery(d.delivery_id, for_update=True) or d
         if locked.state not in _NOT_TAKEN:
             return None  # taken meanwhile by the recipient: deliver the recall instead
-        tx.update_delivery(replace(locked, state=DeliveryState.WITHDRAWN))
-        tx.remove_from_inbox(locked.delivery_id)
-        tx.add_trail(TrailEntry(target, recipient_id, TrailEvent.WITHDRAWN, at,
-                                locked.delivery_id,
-                                detail="withdrawn before delivery / thu hồi trước khi nhận"))
-        tx.append_journal(at, "delivery.withdrawn", locked.delivery_id, {
-            "recipient": recipient_id, "document_id": target, "by": package.sender_id})
+        deliveries.withdrawn(tx, locked, at, document_id=target, by=package.sender_id)
     emit_status(tx, on_behalf_of=recipient_id, original_sender=package.sender_id,
                 document_id=target, code=StatusCode.AGREED, at=at)
     return DeliveryReceipt(recipient_id, pending[0].delivery_id)
