@@ -77,8 +77,17 @@ def step(url: str, creds: dict[str, tuple[str, str]], pset: packages.PackageSet,
         taker.start()
     started_at = time.time()
     sender = ctx.Process(target=load.send, args=(plan,))
-    sender.start()
-    sender.join()
+    try:
+        sender.start()
+        sender.join()
+        if sender.exitcode != 0:
+            raise RuntimeError(f"the sender process failed (exit {sender.exitcode})")
+    except BaseException:
+        # The recipients would wait for a sender that never finishes: stop them too.
+        if taker is not None:
+            taker.kill()
+            taker.join()
+        raise
     if sample is not None:
         result_cpu = sample()
     send_data = json.loads(Path(plan.out).read_text())
