@@ -148,7 +148,8 @@ def build_node(
                     direct=broker is None and not settings.broker_url,
                     reconcile_after=timedelta(
                         seconds=settings.delivery.reconcile_after_seconds),
-                    reconcile_limit=settings.delivery.reconcile_batch)
+                    reconcile_limit=settings.delivery.reconcile_batch,
+                    seal=store.seal_journal)
     # Pushes are signed with the agency's own credential secret, derived from the master
     # key the agency API verifies with (adapters/push/signing.py).
     @functools.cache

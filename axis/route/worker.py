@@ -36,10 +36,20 @@ class Worker:
     direct: bool = False
     reconcile_after: timedelta = timedelta(minutes=5)
     reconcile_limit: int = 1000
+    # Chains the journal's committed entries after each pass (the store's sealer: safe in
+    # every process at once, a read when there is nothing to seal). Its verdict on a
+    # broken journal is the `journal.seal` job's to report: delivery goes on regardless.
+    seal: Callable[[datetime], object] | None = None
 
     def run_once(self) -> int:
-        """One pass: relay until the outbox is empty, then drain every consumed queue.
-        Returns how many deliveries reached an inbox."""
+        """One pass: relay until the outbox is empty, then drain every consumed queue,
+        then seal the journal. Returns how many deliveries reached an inbox."""
+        moved = self._deliver()
+        if self.seal is not None:
+            self.seal(self.exchange.clock.now())
+        return moved
+
+    def _deliver(self) -> int:
         self.relayed = 0
         if self.direct:
             while (n := self.exchange.deliver_direct(self.batch)) > 0:
