@@ -149,7 +149,8 @@ def build_node(
                     reconcile_after=timedelta(
                         seconds=settings.delivery.reconcile_after_seconds),
                     reconcile_limit=settings.delivery.reconcile_batch,
-                    seal=store.seal_journal)
+                    # Never waits on a step in flight: the journal.seal job claims gaps.
+                    seal=functools.partial(store.seal_journal, claim_gaps=False))
     # Pushes are signed with the agency's own credential secret, derived from the master
     # key the agency API verifies with (adapters/push/signing.py).
     @functools.cache

@@ -246,6 +246,8 @@ def test_a_rolled_back_step_leaves_no_entry_and_its_number_is_sealed_as_a_gap(
     assert after.seq == 4
     report = store.verify_journal()
     assert (report.ok, report.gaps_pending, report.gaps_rolled_back) == (True, (3,), ())
+    # A delivery pass's sealer never claims (never waits): it stops at the gap.
+    assert store.seal_journal(T0, claim_gaps=False) == route_journal.SealPass(head=2)
     done = store.seal_journal(T0 + seconds(5))
     assert (done.sealed, done.gaps, done.head) == (2, 1, 4)
     gap = list(store.journal())[2]

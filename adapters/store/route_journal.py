@@ -242,8 +242,12 @@ def _claim_gap(conn: Connection, seq: int, prev: str, at: datetime) -> JournalEn
     return marker
 
 
-def seal_pass(conn: Connection, at: datetime, batch: int | None = None) -> SealPass:
-    """One batch (SEAL_BATCH entries by default), in the caller's own short transaction."""
+def seal_pass(
+    conn: Connection, at: datetime, batch: int | None = None, *, claim_gaps: bool = True
+) -> SealPass:
+    """One batch (SEAL_BATCH entries by default), in the caller's own short transaction.
+    `claim_gaps=False`: stop at the first missing number without waiting on anyone (what
+    a delivery pass does; the job claims gaps)."""
     batch = batch or SEAL_BATCH
     row = _take_head(conn)
     if row is None:
@@ -259,13 +263,13 @@ def seal_pass(conn: Connection, at: datetime, batch: int | None = None) -> SealP
     links: list[dict[str, Any]] = []
     gaps, stop, whole = 0, "", True
     for r in rows:
-        while seq + 1 < r.seq and postgres:  # a missing number below a readable entry
+        while seq + 1 < r.seq and postgres and claim_gaps:  # missing below a readable one
             marker = _claim_gap(conn, seq + 1, prev, as_vietnam(at))
             if marker is None:
                 break  # in flight or just committed: next pass
             seq, prev, gaps = marker.seq, marker.hash or "", gaps + 1
         if seq + 1 < r.seq:
-            if not postgres:
+            if not postgres and claim_gaps:
                 stop = f"sequence gap: seq {seq + 1} is missing (a removed entry)"
             whole = False
             break

@@ -404,10 +404,13 @@ class SqlRouteStore:
             h = route_journal.head(conn)
         return h.seq, h.hash
 
-    def seal_journal(self, at: datetime, *, passes: int = 20) -> route_journal.SealPass:
+    def seal_journal(
+        self, at: datetime, *, passes: int = 20, claim_gaps: bool = True
+    ) -> route_journal.SealPass:
         """Chain committed entries (route_journal.seal_pass), batch after batch in short
         transactions, until caught up or `passes` batches are done. Safe from any number
-        of processes at once: a sealer finding another at work returns `busy`."""
+        of processes at once: a sealer finding another at work returns `busy`.
+        `claim_gaps=False`: never wait on a step in flight, stop at the first gap."""
         with self._reading() as conn:
             if route_journal.settled(conn):
                 return route_journal.SealPass(head=route_journal.head(conn).seq)
@@ -416,7 +419,7 @@ class SqlRouteStore:
         for _ in range(max(1, passes)):
             try:
                 with self._engine.begin() as conn:
-                    done = route_journal.seal_pass(conn, at)
+                    done = route_journal.seal_pass(conn, at, claim_gaps=claim_gaps)
             except SQLAlchemyError as exc:
                 raise translate(exc) from exc
             total, gaps = total + done.sealed, gaps + done.gaps
