@@ -7,8 +7,8 @@ hash; the database hands out `seq` (a sequence on PostgreSQL, AUTOINCREMENT on S
 No row is shared between appenders, so concurrent steps never queue behind one another
 for their whole length (issue 9, item 4). The chain is made afterwards by the sealer.
 
-Sealer (`seal`, in its own short transaction, run every second by the worker side and
-after each delivery pass): takes the seal head row (`journal_head`: the last sealed seq
+Sealer (`seal_pass`, in its own short transaction, run every second by the `journal.seal`
+job and after each delivery pass, which never claims gaps): takes the seal head row (`journal_head`: the last sealed seq
 and its link), then walks the entries after it in seq order and writes each one's link,
 up to the first number it cannot yet decide. Only sealers lock the head, and a sealer
 finding it locked skips its pass (FOR UPDATE SKIP LOCKED): two node processes never seal
