@@ -28,7 +28,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, delete, event, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Float,
+    bindparam,
+    case,
+    delete,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -62,6 +72,32 @@ class SqlAdmission:
     def __init__(self, engine: Engine, bucket: Bucket) -> None:
         self.engine = engine
         self.bucket = bucket
+        # Built once, with bound parameters: building and compiling these expressions on
+        # every request cost more CPU than running them.
+        insert_ = (postgresql if engine.dialect.name == "postgresql" else sqlite).insert
+        replay = insert_(auth_replay).values(
+            system_id=bindparam("system_id"), signature=bindparam("signature"),
+            expires_at=bindparam("expires_at"))
+        self._first_use = replay.on_conflict_do_update(
+            index_elements=[auth_replay.c.system_id, auth_replay.c.signature],
+            set_={"expires_at": replay.excluded.expires_at},
+            where=auth_replay.c.expires_at < bindparam("now"),
+        ).returning(auth_replay.c.expires_at)  # not rowcount: psycopg gives none for INSERT
+        # Bucket.refilled in SQL; CASE rather than LEAST/GREATEST (PostgreSQL) or the
+        # two-argument min/max (SQLite), so that both engines run the same text.
+        t, at, now = auth_rate.c.tokens, auth_rate.c.updated_at, bindparam("now", type_=Float)
+        gained = case((now > at, (now - at) * bucket.per_second), else_=0.0)
+        refilled = case((t + gained > bucket.burst, float(bucket.burst)), else_=t + gained)
+        self._spend = (
+            update(auth_rate)
+            .where(auth_rate.c.bucket == bindparam("key"), refilled >= 1.0)
+            .values(tokens=refilled - 1.0, updated_at=case((now > at, now), else_=at)))
+        self._create = (
+            insert_(auth_rate)
+            .values(bucket=bindparam("key"), tokens=bucket.burst - 1.0, updated_at=now)
+            .on_conflict_do_nothing(index_elements=[auth_rate.c.bucket])
+            .returning(auth_rate.c.tokens))
+        self._read = select(t, at).where(auth_rate.c.bucket == bindparam("key"))
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -74,7 +110,10 @@ class SqlAdmission:
     def admit(self, ticket: Ticket, now: float) -> Verdict:
         """One transaction: the replay upsert, then (not a replay) the token."""
         with self._tx() as conn:
-            if not _first_use(conn, ticket, now):
+            first = conn.execute(self._first_use, {
+                "system_id": ticket.system_id, "signature": ticket.signature,
+                "expires_at": ticket.expires_at, "now": now}).first()
+            if first is None:
                 return Verdict(replayed=True)
             return Verdict(wait=self._take(conn, ticket.bucket, now))
 
@@ -89,48 +128,14 @@ class SqlAdmission:
         return int(signatures) + int(buckets)
 
     def _take(self, conn: Connection, key: str, now: float) -> int:
-        b = self.bucket
-        t, at = auth_rate.c.tokens, auth_rate.c.updated_at
-        # Bucket.refilled in SQL; CASE rather than LEAST/GREATEST (PostgreSQL) or the
-        # two-argument min/max (SQLite), so that both engines run the same text.
-        gained = case((literal(now) > at, (literal(now) - at) * b.per_second), else_=0.0)
-        refilled = case((t + gained > b.burst, float(b.burst)), else_=t + gained)
+        b, params = self.bucket, {"key": key, "now": now}
         for _ in range(_RATE_TRIES):
-            spent = conn.execute(
-                update(auth_rate)
-                .where(auth_rate.c.bucket == key, refilled >= 1.0)
-                .values(tokens=refilled - 1.0,
-                        updated_at=case((literal(now) > at, now), else_=at))
-            ).rowcount
-            if spent:
+            if conn.execute(self._spend, params).rowcount:
                 return 0
-            created = conn.execute(
-                _insert(conn)(auth_rate)
-                .values(bucket=key, tokens=b.burst - 1.0, updated_at=now)
-                .on_conflict_do_nothing(index_elements=[auth_rate.c.bucket])
-                .returning(auth_rate.c.tokens)
-            ).first()
-            if created is not None:
+            if conn.execute(self._create, params).first() is not None:
                 return 0
-            row = conn.execute(select(t, at).where(auth_rate.c.bucket == key)).first()
+            row = conn.execute(self._read, params).first()
             if row is not None and b.refilled(row.tokens, row.updated_at, now) < 1.0:
                 return b.wait(b.refilled(row.tokens, row.updated_at, now))
         # Still contended after a few tries: refuse for a second rather than loop.
         return 1
-
-
-def _first_use(conn: Connection, ticket: Ticket, now: float) -> bool:
-    stmt = _insert(conn)(auth_replay).values(
-        system_id=ticket.system_id, signature=ticket.signature, expires_at=ticket.expires_at)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[auth_replay.c.system_id, auth_replay.c.signature],
-        set_={"expires_at": stmt.excluded.expires_at},
-        where=auth_replay.c.expires_at < now,
-    )
-    # RETURNING, not rowcount: psycopg reports no row count for an INSERT.
-    return conn.execute(stmt.returning(auth_replay.c.expires_at)).first() is not None
-
-
-def _insert(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert

@@ -226,9 +226,12 @@ class SqlRegistryStore:
         return RegistrySnapshot.build(before, agencies_now, creds)
 
 
+# Built once: it runs before every credential check (axis/registry/live.py).
+_VERSION = select(registry_version.c.version).where(registry_version.c.id == 1)
+
+
 def _version(conn: Connection) -> int:
-    found = conn.execute(
-        select(registry_version.c.version).where(registry_version.c.id == 1)).scalar()
+    found = conn.execute(_VERSION).scalar()
     return int(found) if found is not None else 0
 
 
