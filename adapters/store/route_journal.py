@@ -8,11 +8,11 @@ No row is shared between appenders, so concurrent steps never queue behind one a
 for their whole length (issue 9, item 4). The chain is made afterwards by the sealer.
 
 Sealer (`seal_pass`, in its own short transaction, run every second by the `journal.seal`
-job and after each delivery pass, which never claims gaps): takes the seal head row (`journal_head`: the last sealed seq
-and its link), then walks the entries after it in seq order and writes each one's link,
-up to the first number it cannot yet decide. Only sealers lock the head, and a sealer
-finding it locked skips its pass (FOR UPDATE SKIP LOCKED): two node processes never seal
-the same entry twice, nor wait on each other.
+job and after each delivery pass, which never claims gaps): takes the seal head row
+(`journal_head`: the last sealed seq and its link), then walks the entries after it in
+seq order and writes each one's link, up to the first number it cannot yet decide. Only
+sealers lock the head, and a sealer finding it locked skips its pass (FOR UPDATE SKIP
+LOCKED): two node processes never seal the same entry twice, nor wait on each other.
 
 Which missing numbers it may seal, and why that rule is sound:
 - Sequence numbers are handed out at insert and committed out of order; a step that
