@@ -180,16 +180,27 @@ def start(settings: Settings, run_dir: Path, port: int, *, serve_workers: int,
     if worker_processes and no_background:
         serve.append("--no-background")
     commands = [("serve", serve)] + [("worker", [*AXIS, "worker"])] * worker_processes
-    for n, (role, argv) in enumerate(commands):
-        log = (run_dir / f"node-{role}-{n}.log").open("wb")
-        node.processes.append(subprocess.Popen(argv, env=env, stdout=log, stderr=log))
-        node.roles.append(role)
     try:
-        _wait_ready(node)
+        for n, (role, argv) in enumerate(commands):
+            log = (run_dir / f"node-{role}-{n}.log").open("wb")
+            node.processes.append(subprocess.Popen(argv, env=env, stdout=log, stderr=log))
+            node.roles.append(role)
+            if n == 0:
+                # Workers after serve is ready: the first process makes the data dir's node
+                # identity and migrates; processes started at once on a fresh data dir race.
+                _wait_ready(node)
     except BaseException:
         node.stop()
         raise
     return node
+
+
+def exited(node: Node) -> dict[str, int]:
+    """Node processes that are gone, with their exit codes (a dead worker would let the
+    bench measure a node without its delivery)."""
+    return {f"{role}-{n}": proc.returncode
+            for n, (proc, role) in enumerate(zip(node.processes, node.roles, strict=True))
+            if proc.poll() is not None}
 
 
 def _wait_ready(node: Node) -> None:

@@ -145,6 +145,7 @@ def main(args: argparse.Namespace) -> int:
         rep["node"] = {"roles": n.roles, "url": n.url}
         try:
             rep["node"]["idle_cpu_per_s"] = _idle_cpu(n)
+            _alive(n)
             for i, (label, x, conns, rate) in enumerate(steps):
                 chunk = list(pset.packages[i * per_step:(i + 1) * per_step])
                 print(f"axis bench: step {label} ({len(chunk)} packages ready)…",
@@ -178,6 +179,7 @@ def main(args: argparse.Namespace) -> int:
                 r["peak_rss_mb_by_process"] = {f"{pids[p]}:{p}": node.peak_rss_bytes(p) / RSS_MB
                                                for p in pids}
                 rep["steps"].append(r)
+                _alive(n)
         finally:
             n.stop()
             shutil.rmtree(data_dir, ignore_errors=True)  # the report is what stays
@@ -232,6 +234,13 @@ def _idle_cpu(n: node.Node, seconds: float = 3.0) -> float:
     before = {pid: node.cpu_seconds(pid) for pid in n.pids()}
     time.sleep(seconds)  # a measuring window, not a synchronisation
     return sum(node.cpu_seconds(p) - before.get(p, 0.0) for p in n.pids()) / seconds
+
+
+def _alive(n: node.Node) -> None:
+    gone = node.exited(n)
+    if gone:
+        raise RuntimeError(f"node processes exited: {gone} (see node-*.log in the run "
+                           "directory)")
 
 
 def _load() -> str:
