@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import stat
 from pathlib import Path
 
@@ -123,3 +124,22 @@ def test_a_text_node_over_10_mb_signs_and_verifies(world: World) -> None:
     verdict = world.verifier().verify(signed, AT)
     assert verdict.state is State.VERIFIED, verdict.reason
     assert verdict.signed_root is not None
+
+
+def _make_identity(data_dir: str) -> None:
+    ensure_node_identity(Path(data_dir), AT)
+
+
+def test_processes_starting_together_agree_on_one_identity(tmp_path: Path) -> None:
+    """`axis serve` and `axis worker` started at once on a fresh data directory: every
+    process ends with the same key, and the key matches the certificate."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_make_identity, args=(str(tmp_path),)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    ident = ensure_node_identity(tmp_path, AT)
+    signer = NodeSigner.from_files(ident.key_path, ident.cert_path)  # raises on a mismatch
+    assert signer is not None

@@ -12,6 +12,7 @@ forwarded byte-identical so that recipients verify the original signature themse
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -146,10 +147,16 @@ def ensure_node_identity(data_dir: Path, at: datetime, *, name: str = "Axis node
     if ident.key_path.is_file() and ident.cert_path.is_file():
         return ident
     directory.mkdir(parents=True, exist_ok=True)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    cert = pki.self_signed(key, pki.subject(name), at, days=3650)
-    pki.write_key(ident.key_path, key)
-    pki.write_cert(ident.cert_path, cert)
+    # `axis serve` and `axis worker` may start together on a fresh data directory: one
+    # of them makes the identity, under an exclusive lock, and the other reads it (two
+    # makers would leave a key that does not match the certificate).
+    with (directory / ".identity.lock").open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if not (ident.key_path.is_file() and ident.cert_path.is_file()):
+            key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+            cert = pki.self_signed(key, pki.subject(name), at, days=3650)
+            pki.write_key(ident.key_path, key)
+            pki.write_cert(ident.cert_path, cert)
     return ident
 
 
