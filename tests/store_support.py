@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from service_support import require_postgres
 from sqlalchemy import Engine, create_engine, text
 
@@ -55,3 +56,21 @@ def migrated_engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
+
+
+def cli_database(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The node's database as the CLI finds it from its settings: SQLite under
+    AXIS_DATA_DIR, or PostgreSQL by AXIS_DATABASE_URL (a fresh schema). Nothing is
+    created in it: the file or schema is empty until a command migrates it."""
+    from adapters.store.db import database_url as configured_url
+
+    data_dir = tmp_path / "var"
+    monkeypatch.setenv("AXIS_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("AXIS_CONFIG", raising=False)
+    if backend == "sqlite":
+        monkeypatch.delenv("AXIS_DATABASE_URL", raising=False)
+        yield configured_url("", data_dir)
+        return
+    with database_url("postgresql", tmp_path) as url:
+        monkeypatch.setenv("AXIS_DATABASE_URL", url)
+        yield url

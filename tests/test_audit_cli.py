@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from route_support import BACKENDS, T0, seconds
-from store_support import database_url
+from store_support import cli_database
 
 from adapters.cli import main
 from adapters.store import migrate
-from adapters.store.db import database_url as configured_url
 from adapters.store.db import make_engine
 from adapters.store.route_repo import SqlRouteStore
 
@@ -22,18 +21,8 @@ from adapters.store.route_repo import SqlRouteStore
 def node_db(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    """The node's database as the CLI finds it from its settings: the embedded SQLite
-    under AXIS_DATA_DIR, or PostgreSQL by AXIS_DATABASE_URL."""
-    data_dir = tmp_path / "var"
-    monkeypatch.setenv("AXIS_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("AXIS_CONFIG", raising=False)
-    if request.param == "sqlite":
-        monkeypatch.delenv("AXIS_DATABASE_URL", raising=False)
-        yield configured_url("", data_dir)
-        return
-    with database_url("postgresql", tmp_path) as url:
-        monkeypatch.setenv("AXIS_DATABASE_URL", url)
-        yield url
+    """The node's database as the CLI finds it from its settings (store_support.cli_database)."""
+    yield from cli_database(request.param, tmp_path, monkeypatch)
 
 
 def journal_of(url: str, n: int, *, seal: bool = True) -> None:

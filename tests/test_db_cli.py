@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from route_support import BACKENDS, T0
 from sqlalchemy import text
-from store_support import database_url
+from store_support import cli_database, database_url
 
 from adapters.cli import main
 from adapters.store import migrate
@@ -43,18 +43,8 @@ FIRST_REVISION = "0001_registry"
 def node_db(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    """The database the CLI finds from its settings: SQLite under AXIS_DATA_DIR, or
-    PostgreSQL by AXIS_DATABASE_URL. Nothing is created: the file or schema is empty."""
-    data_dir = tmp_path / "var"
-    monkeypatch.setenv("AXIS_DATA_DIR", str(data_dir))
-    monkeypatch.delenv("AXIS_CONFIG", raising=False)
-    if request.param == "sqlite":
-        monkeypatch.delenv("AXIS_DATABASE_URL", raising=False)
-        yield configured_url("", data_dir)
-        return
-    with database_url("postgresql", tmp_path) as url:
-        monkeypatch.setenv("AXIS_DATABASE_URL", url)
-        yield url
+    """The database the CLI finds from its settings, empty (store_support.cli_database)."""
+    yield from cli_database(request.param, tmp_path, monkeypatch)
 
 
 def axis(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -219,17 +219,17 @@ class SqlRouteTx:
     # --- reconciliation (axis/route/reconcile.py) -----------------------------------
     @guarded
     def stranded_deliveries(
-        self, before: datetime, limit: int, recipients: Collection[str]
+        self, before: datetime, limit: int, recipients: Collection[str] | None
     ) -> list[Delivery]:
         d, o = deliveries.c, outbox.c
         unsent = (select(outbox.c.entry_id)
                   .where(o.delivery_id == d.delivery_id, o.sent_at.is_(None)).exists())
+        q = select(deliveries).where(
+            d.state == DeliveryState.QUEUED.value, d.accepted_at < before, ~unsent)
+        if recipients is not None:
+            q = q.where(d.recipient_id.in_(sorted(recipients)))
         rows = self._conn.execute(
-            select(deliveries)
-            .where(d.state == DeliveryState.QUEUED.value, d.accepted_at < before, ~unsent,
-                   d.recipient_id.in_(sorted(recipients)))
-            .order_by(d.priority.desc(), d.accepted_at, d.delivery_id)
-            .limit(max(0, limit)))
+            q.order_by(d.priority.desc(), d.accepted_at, d.delivery_id).limit(max(0, limit)))
         return [_delivery(r) for r in rows]
 
     @guarded

@@ -53,7 +53,7 @@ class RouteTx(Protocol):
 
     # reconciliation: what should have moved on and did not (axis/route/reconcile.py)
     def stranded_deliveries(
-        self, before: datetime, limit: int, recipients: Collection[str]
+        self, before: datetime, limit: int, recipients: Collection[str] | None
     ) -> list[Delivery]:
         """Queued deliveries accepted before `before` with no unsent outbox entry: handed
         to the broker (or marked so) yet in no inbox. Urgent first, then oldest."""

@@ -34,22 +34,22 @@ EmitArrival = Callable[[RouteTx, Delivery, datetime], None]
 
 
 def stranded(
-    store: RouteStore, now: datetime, *, after: timedelta, consumed: Collection[str],
+    store: RouteStore, now: datetime, *, after: timedelta, consumed: Collection[str] | None,
 ) -> int:
     """Deliveries accepted more than `after` ago that are still in no inbox, for agencies
     whose copies the node itself moves (pull and push). The delivery health signal."""
     with store.reading() as tx:
         counts = tx.queued_since(now - after)
-    return sum(n for agency, n in counts.items() if agency in consumed)
+    return sum(n for agency, n in counts.items() if consumed is None or agency in consumed)
 
 
 def reconcile(
     store: RouteStore, now: datetime, *, after: timedelta, limit: int,
-    consumed: Collection[str], waiting: Callable[[str], int],
+    consumed: Collection[str] | None, waiting: Callable[[str], int],
     republish: Republish, emit_arrival: EmitArrival,
 ) -> ReconcileReport:
     """`consumed`: the agencies whose copies the node moves into inboxes (agencies that
-    consume their own AMQP queue settle their copies themselves)."""
+    consume their own AMQP queue settle their copies themselves); None: every agency."""
     before = now - after
     with store.transaction() as tx:
         candidates = tx.stranded_deliveries(before, limit, consumed)

@@ -63,13 +63,10 @@ class Worker:
                 moved += n
         return moved
 
-    def consumed(self) -> frozenset[str]:
-        """Agencies whose copies the node moves into inboxes; on the embedded default,
-        every agency (nothing else could consume an in-process queue)."""
-        if self.direct:
-            with self.exchange.store.reading() as tx:
-                return frozenset(tx.queued_since(self.exchange.clock.now()))
-        return frozenset(self.agencies())
+    def consumed(self) -> frozenset[str] | None:
+        """Agencies whose copies the node moves into inboxes; None on the embedded
+        default, where that is every agency (nothing else could consume its outbox)."""
+        return None if self.direct else frozenset(self.agencies())
 
     def stranded(self, now: datetime) -> int:
         """Deliveries accepted more than `reconcile_after` ago and in no inbox yet."""
