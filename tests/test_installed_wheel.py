@@ -190,6 +190,22 @@ def test_installed_serve_is_ready_on_the_embedded_default(installed: Installed,
         assert got.status_code == 200 and len(got.content) > 100_000, asset
 
 
+def test_installed_serve_runs_its_loops_and_jobs(served: str) -> None:
+    """What must run by itself runs in the installed node: the delivery loop beats, and
+    the jobs that run at start (reconciliation, journal sealing) have succeeded."""
+    deadline = time.monotonic() + 60
+    while True:
+        r = httpx.get(f"{served}/health/delivery", timeout=5)
+        jobs = r.json()["background"]
+        ran = {name for name, j in jobs.items() if j["last_success"]}
+        if {"delivery", "delivery.reconcile", "journal.seal"} <= ran:
+            break
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.2)  # polling a real process with a deadline, not synchronising on it
+    assert {"trust.crl_refresh", "store.orphans", "auth.purge"} <= set(jobs)
+    assert r.status_code == 200, r.text
+
+
 def test_installed_audit_verify(installed: Installed, served: str) -> None:
     done = installed.run("audit", "verify")
     assert done.returncode == 0, done.stderr
