@@ -142,7 +142,7 @@ def test_urgent_overtakes_500_normal_documents_for_the_same_agency(t: TestNode) 
     t.node.exchange.submit(raw)
     # The embedded default's outbox is its queue: the urgent entry, submitted last,
     # is the first one handed over (Art. 7.2). The broker path: tests/test_reconcile.py.
-    assert t.node.exchange.deliver_direct(1) == 1
+    assert t.node.worker.handover.deliver_direct(1) == 1
     assert [i.document_id for i in t.node.exchange.inbox(NOI_VU)] == [urgent_id]
     t.deliver_all()
     listed = t.node.exchange.inbox(NOI_VU, limit=1000)

@@ -119,7 +119,7 @@ def submit_many(t: TestNode, n: int, first: int = 1) -> list[str]:
 # --- item 8: a failure mid-batch strands nothing ------------------------------------
 
 def test_database_failure_mid_batch_returns_the_rest_to_the_broker(bt: TestNode) -> None:
-    ex, engine = bt.node.exchange, bt.node.store.engine
+    ex, engine = bt.node.worker.handover, bt.node.store.engine
     ids = submit_many(bt, 6)
     assert ex.relay_once(100) == 6
     fail_inbox_insert_of(engine, ids[2])
@@ -154,7 +154,7 @@ def test_outbox_entries_leave_only_with_their_copy_in_the_inbox(et: TestNode) ->
     ids = submit_many(et, 5)
     fail_inbox_insert_of(et.node.store.engine, ids[3])
     with pytest.raises(AxisError):
-        et.node.exchange.deliver_direct(100)
+        et.node.worker.handover.deliver_direct(100)
     # The batch's transaction rolled back whole: nothing moved, nothing marked sent.
     with et.node.store.transaction() as tx:
         assert tx.pending_outbox() == 5
@@ -198,7 +198,7 @@ def lose_broker_state(t: TestNode) -> None:
 
 def test_reconciliation_republishes_what_a_broker_lost(bt: TestNode) -> None:
     ids = submit_many(bt, 3)
-    assert bt.node.exchange.relay_once(100) == 3
+    assert bt.node.worker.handover.relay_once(100) == 3
     lose_broker_state(bt)
     bt.node.worker.run_once()
     assert inbox_ids(bt, NOI_VU) == []
@@ -220,7 +220,7 @@ def test_reconciliation_republishes_what_a_broker_lost(bt: TestNode) -> None:
 
 def test_reconciliation_leaves_a_waiting_backlog_alone(bt: TestNode) -> None:
     submit_many(bt, 2)
-    assert bt.node.exchange.relay_once(100) == 2
+    assert bt.node.worker.handover.relay_once(100) == 2
     bt.clock.advance(bt.node.worker.reconcile_after + timedelta(seconds=1))
     wait_until(lambda: bt.node.broker.depth(NOI_VU) == 2, timeout_s=10,
                what="both messages wait in the queue")

@@ -7,7 +7,7 @@ reject, bounded retry with back-off, a dead-letter queue.
 
 Not durable: it keeps messages in memory only. The embedded node therefore does not
 route through it at all: with no broker configured, its outbox is its queue and the worker
-moves entries straight into inboxes (`Exchange.deliver_direct`, docs/broker.md). This
+moves entries straight into inboxes (`Handover.deliver_direct`, docs/broker.md). This
 broker stays as the port's second implementation for the contract tests and for nodes
 that inject it.
 

@@ -2,10 +2,9 @@
 
 Every state change happens in one store transaction together with its trail and journal
 entries (fail closed): the receipt exists only once the package, its deliveries and their
-outbox entries are committed. The relay then hands outbox entries to the broker with
-publisher confirms; consumers move each delivery into its recipient's inbox by delivery
-id, idempotently, before acknowledging. A crash between any two steps therefore loses
-nothing (the outbox is replayed) and duplicates nothing (delivery ids are unique).
+outbox entries are committed. The hand-over to the broker and into the inboxes
+(axis/route/handover.py) takes it from there, with the same guarantee: a crash between
+any two steps loses nothing and duplicates nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from axis.registry.model import Agency
 from axis.route import delivery as deliveries
 from axis.route import orphans, recall
 from axis.route.acks import Signer, node_status
-from axis.route.broker import BrokerMessage, BrokerPort, ReceivedMessage
+from axis.route.broker import BrokerPort
 from axis.route.model import (
     Delivery,
     DeliveryReceipt,
@@ -155,17 +154,24 @@ class Exchange:
             return 0
         return orphans.collect_orphan_blobs(self.store, self.blobs, now - grace)
 
-    def _decide(self, tx: RouteTx, package: Package, recipients: tuple[Agency, ...]) -> None:
+    def _decide(
+        self, tx: RouteTx, package: Package, recipients: tuple[Agency, ...]
+    ) -> dict[str, Delivery | None]:
         """Every refusal the store's state decides, before a byte is stored or a row
-        written: the checks only read (recall.py), so a refusal leaves nothing behind."""
+        written: the checks only read (recall.py), so a refusal leaves nothing behind.
+        Returns each recipient's existing copy (a duplicate) or None, read once."""
         recall.check_owner(tx, package)  # update/replace: the sender's own document
+        existing: dict[str, Delivery | None] = {}
         for agency in recipients:
-            if tx.find_by_dedupe(dedupe_key(package, agency.agency_id)) is not None:
+            found = existing[agency.agency_id] = tx.find_by_dedupe(
+                dedupe_key(package, agency.agency_id))
+            if found is not None:
                 continue  # the same copy again: answered as a duplicate
             if recall.is_recall(package):
                 recall.check_recall(tx, package, agency.agency_id)
             elif isinstance(package, StatusPackage):
                 recall.check_status_origin(tx, package)
+        return existing
 
     def _accept(
         self, tx: RouteTx, raw: bytes, checked: Checked,
@@ -177,7 +183,7 @@ class Exchange:
             # Lock order: delivery rows before the journal head, as take() and the
             # consumer do; the other order can deadlock two transactions on PostgreSQL.
             recall.lock_copies(tx, package)
-        self._decide(tx, package, recipients)
+        existing = self._decide(tx, package, recipients)
         # Durable before the commit that refers to it, and only once accepted: a crash or
         # a database failure from here on leaves bytes no row refers to, which
         # `collect_orphans` deletes after its grace period.
@@ -195,7 +201,8 @@ class Exchange:
         })
         receipts = []
         for agency in recipients:
-            receipts.append(self._route_one(tx, package, sha, agency.agency_id, at))
+            receipts.append(self._route_one(tx, package, sha, agency.agency_id, at,
+                                            existing[agency.agency_id]))
         return Receipt(
             kind=package.kind, sender_id=package.sender_id, document_id=document_id,
             package_sha256=sha, accepted_at=at, deliveries=tuple(receipts),
@@ -203,10 +210,10 @@ class Exchange:
         )
 
     def _route_one(
-        self, tx: RouteTx, package: Package, sha: str, recipient_id: str, at: datetime
+        self, tx: RouteTx, package: Package, sha: str, recipient_id: str, at: datetime,
+        existing: Delivery | None,
     ) -> DeliveryReceipt:
         key = dedupe_key(package, recipient_id)
-        existing = tx.find_by_dedupe(key)
         document_id = document_id_of(package)
         if existing is not None:
             tx.add_trail(TrailEntry(document_id, recipient_id, TrailEvent.DUPLICATE, at,
@@ -282,78 +289,6 @@ class Exchange:
         tx.save_package(StoredPackage(sha, len(raw), Kind.STATUS, on_behalf_of, document_id,
                                       at, "node"))
         return self.enqueue(tx, package, sha, original_sender, at, key, origin="node")
-
-    # --- hand-over to the broker and into inboxes ------------------------------------
-    def relay_once(self, limit: int = 500) -> int:
-        """Publish a batch of outbox entries with confirms; mark them sent."""
-        with self.store.transaction() as tx:
-            entries = tx.claim_outbox(limit)
-            if not entries:
-                return 0
-            for agency_id in {e.agency_id for e in entries}:
-                self.broker.ensure_agency(agency_id)
-            self.broker.publish_batch([
-                BrokerMessage(e.delivery_id, e.agency_id, e.priority, e.body) for e in entries
-            ])
-            # Crash here: the entries are published again later; the consumer dedupes.
-            tx.mark_sent([e.entry_id for e in entries], self.clock.now())
-            return len(entries)
-
-    def deliver_direct(self, limit: int = 500) -> int:
-        """The embedded default's hand-over: the outbox itself is the queue. A batch of
-        entries, urgent first (Art. 7.2), goes into the inboxes and leaves the outbox in
-        the same transaction, so a crash at any instant loses nothing and moves nothing
-        twice; there is no in-memory broker state to lose. Returns the entries taken."""
-        with self.store.transaction() as tx:
-            entries = tx.claim_outbox(limit)
-            for entry in entries:
-                d = tx.get_delivery(entry.delivery_id, for_update=True)
-                if d is not None and d.state is DeliveryState.QUEUED:
-                    deliveries.available(tx, d, self.clock.now())
-            tx.mark_sent([e.entry_id for e in entries], self.clock.now())
-            return len(entries)
-
-    def consume_once(self, agency_id: str, max_messages: int = 100) -> int:
-        """Move what the broker holds for an agency into its inbox; ack after commit.
-
-        Whatever fails half-way (the database restarting, a lost connection, a bug), every
-        message of the batch not yet settled goes back to the broker before the error
-        propagates: a fetched message left unsettled on a live connection is never
-        redelivered, and its copy (accepted, with a receipt) would reach no inbox."""
-        moved = 0
-        # Declared once per connection (cached): fetching from a queue that does not exist
-        # yet would cost RabbitMQ a channel error on every pass.
-        self.broker.ensure_agency(agency_id)
-        pending = list(self.broker.fetch(agency_id, max_messages))
-        try:
-            while pending:
-                received = pending[0]
-                delivery_id = received.message.delivery_id
-                with self.store.transaction() as tx:
-                    d = tx.get_delivery(delivery_id, for_update=True)
-                    if d is not None and d.state is DeliveryState.QUEUED:
-                        deliveries.available(tx, d, self.clock.now())
-                        moved += 1
-                pending.pop(0)  # committed: from here redelivery is harmless
-                if d is None:
-                    self.broker.reject(received, retry=False)  # nothing to deliver: park
-                else:
-                    self.broker.ack(received)
-        except BaseException:
-            self._give_back(pending)
-            raise
-        return moved
-
-    def _give_back(self, pending: list[ReceivedMessage]) -> None:
-        """Return unprocessed messages to their queue at once (no attempt counted: the
-        node failed, not the message). If the broker cannot take them back either, drop
-        its connection: RabbitMQ requeues whatever a closed connection held."""
-        for received in pending:
-            try:
-                self.broker.release(received)
-            except (AxisError, ValueError):
-                self.broker.close()
-                return
 
     # --- the recipient's side ----------------------------------------------------------
     def inbox(self, agency_id: str, **filters: object) -> list[InboxItem]:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from axis.health import LoopGuard
 from axis.route import reconcile
 from axis.route.exchange import Exchange
+from axis.route.handover import Handover
 
 log = logging.getLogger("axis.worker")
 
@@ -32,7 +33,7 @@ class Worker:
     wake: threading.Event = field(default_factory=threading.Event)
     relayed: int = 0  # outbox entries published by the last pass
     # The embedded default: no broker holds anything, the outbox is the queue and a pass
-    # moves its entries straight into the inboxes (Exchange.deliver_direct).
+    # moves its entries straight into the inboxes (Handover.deliver_direct).
     direct: bool = False
     reconcile_after: timedelta = timedelta(minutes=5)
     reconcile_limit: int = 1000
@@ -40,6 +41,12 @@ class Worker:
     # every process at once, a read when there is nothing to seal). Its verdict on a
     # broken journal is the `journal.seal` job's to report: delivery goes on regardless.
     seal: Callable[[datetime], object] | None = None
+    # The hand-over (axis/route/handover.py), over the exchange's store, broker and clock.
+    handover: Handover = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.handover = Handover(self.exchange.store, self.exchange.broker,
+                                 self.exchange.clock)
 
     def run_once(self) -> int:
         """One pass: relay until the outbox is empty, then drain every consumed queue,
@@ -52,14 +59,14 @@ class Worker:
     def _deliver(self) -> int:
         self.relayed = 0
         if self.direct:
-            while (n := self.exchange.deliver_direct(self.batch)) > 0:
+            while (n := self.handover.deliver_direct(self.batch)) > 0:
                 self.relayed += n
             return self.relayed
-        while (n := self.exchange.relay_once(self.batch)) > 0:
+        while (n := self.handover.relay_once(self.batch)) > 0:
             self.relayed += n
         moved = 0
         for agency_id in self.agencies():
-            while (n := self.exchange.consume_once(agency_id, self.batch)) > 0:
+            while (n := self.handover.consume_once(agency_id, self.batch)) > 0:
                 moved += n
         return moved
 
