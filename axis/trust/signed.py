@@ -71,6 +71,8 @@ def verify_and_read(
     admission = decide(policy, verdict, sender or "")  # raises unless admitted
     if tree is None or signature is None:
         raise errors.INTERNAL.error(f"admitted a {verdict.state.value} verdict without a tree")
-    result = validator.check_tree(tree)
+    # The tree is this call's own (parsed by the verifier, read by no one after): each
+    # attachment's base64 leaves it as soon as Python holds its own copy (issue 9).
+    result = validator.check_tree(tree, release_text=True)
     package = Validator.accept(result, raw).package
     return TrustedPackage(replace(package, signature=signature), admission, result)
