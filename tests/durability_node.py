@@ -99,6 +99,12 @@ class ReportingBroker(RabbitBroker):
             emit(f"FETCHED {r.message.delivery_id} {int(r.redelivered)}")
         return received
 
+    def receive(self, max_messages: int, timeout_s: float) -> list[ReceivedMessage]:
+        received = super().receive(max_messages, timeout_s)
+        for r in received:  # the worker's consumer: reported as the fetches were
+            emit(f"FETCHED {r.message.delivery_id} {int(r.redelivered)}")
+        return received
+
 
 def report_direct_delivery(node: Node) -> None:
     """The embedded default has no broker to watch: watch the delivery pass's statements

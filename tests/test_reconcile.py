@@ -2,9 +2,10 @@
 items 8 and 9), on every backend: SQLite or PostgreSQL, the embedded default's outbox or
 the in-process broker or RabbitMQ.
 
-- A database failure in the middle of a consumed batch gives every unprocessed message
-  back to the broker at once (no message left fetched-and-unsettled on a live
-  connection), and the next pass delivers all of them exactly once.
+- A database failure in the middle of a consumed batch (one transaction) rolls the whole
+  batch back and gives every message back to the broker at once (no message left
+  delivered-and-unsettled on a live connection); the next pass delivers all of them
+  exactly once.
 - On the embedded default the outbox is the queue: an entry leaves it only in the
   transaction that puts its copy into the inbox.
 - Reconciliation republishes deliveries that were handed to a broker and lost there
@@ -33,7 +34,7 @@ from store_support import database_url
 from adapters.amqp.memory import InProcessBroker
 from adapters.amqp.rabbit import RabbitBroker
 from axis.errors import AxisError
-from axis.route.broker import BrokerPort
+from axis.route.broker import BrokerPort, ReceivedMessage
 from axis.route.model import DeliveryState
 
 BACKENDS = [
@@ -118,22 +119,35 @@ def submit_many(t: TestNode, n: int, first: int = 1) -> list[str]:
 
 # --- item 8: a failure mid-batch strands nothing ------------------------------------
 
-def test_database_failure_mid_batch_returns_the_rest_to_the_broker(bt: TestNode) -> None:
-    ex, engine = bt.node.worker.handover, bt.node.store.engine
+def receive_n(broker: BrokerPort, n: int) -> list[ReceivedMessage]:
+    """Exactly the `n` messages the subscription delivers (the broker's pace, bounded)."""
+    got: list[ReceivedMessage] = []
+    wait_until(lambda: len(got.__iadd__(broker.receive(n - len(got), 0.2))) >= n,
+               timeout_s=10, what=f"{n} messages delivered to the consumer")
+    return got
+
+
+def test_database_failure_mid_batch_gives_the_whole_batch_back(bt: TestNode) -> None:
+    handover, broker, engine = bt.node.worker.handover, bt.node.broker, bt.node.store.engine
     ids = submit_many(bt, 6)
-    assert ex.relay_once(100) == 6
+    assert len(handover.relay_once(100)) == 6
     fail_inbox_insert_of(engine, ids[2])
+    broker.subscribe([NOI_VU])
+    batch = receive_n(broker, 6)
     with pytest.raises(AxisError) as failed:
-        ex.consume_once(NOI_VU, 100)
+        handover.move(batch)
     assert failed.value.code.id.startswith("node.")
-    assert inbox_ids(bt, NOI_VU) == ids[:2]
-    # The failed message and every one after it are ready in the queue again, now: not
-    # held by a consumer that will never settle them.
-    wait_until(lambda: bt.node.broker.depth(NOI_VU) == 4, timeout_s=10,
-               what="the unprocessed rest of the batch is back in the queue")
+    assert inbox_ids(bt, NOI_VU) == []  # one transaction for the batch: none half-moved
+    # Every message of the batch was given back at once, not held by a consumer that will
+    # never settle them: the broker delivers all of them again, no attempt counted.
+    again = receive_n(broker, 6)
+    assert sorted(r.message.delivery_id for r in again) == sorted(ids)
+    assert all(r.redelivered and r.attempt == 1 for r in again)
     heal(engine)
+    assert handover.move(again) == 6
     bt.node.worker.run_once()
     assert sorted(inbox_ids(bt, NOI_VU)) == sorted(ids)  # each exactly once
+    assert broker.depth(NOI_VU) == 0
     with bt.node.store.transaction() as tx:
         assert tx.count_deliveries(DeliveryState.QUEUED) == 0
 
@@ -198,7 +212,7 @@ def lose_broker_state(t: TestNode) -> None:
 
 def test_reconciliation_republishes_what_a_broker_lost(bt: TestNode) -> None:
     ids = submit_many(bt, 3)
-    assert bt.node.worker.handover.relay_once(100) == 3
+    assert len(bt.node.worker.handover.relay_once(100)) == 3
     lose_broker_state(bt)
     bt.node.worker.run_once()
     assert inbox_ids(bt, NOI_VU) == []
@@ -220,7 +234,7 @@ def test_reconciliation_republishes_what_a_broker_lost(bt: TestNode) -> None:
 
 def test_reconciliation_leaves_a_waiting_backlog_alone(bt: TestNode) -> None:
     submit_many(bt, 2)
-    assert bt.node.worker.handover.relay_once(100) == 2
+    assert len(bt.node.worker.handover.relay_once(100)) == 2
     bt.clock.advance(bt.node.worker.reconcile_after + timedelta(seconds=1))
     wait_until(lambda: bt.node.broker.depth(NOI_VU) == 2, timeout_s=10,
                what="both messages wait in the queue")

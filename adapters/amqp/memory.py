@@ -20,7 +20,7 @@ import heapq
 import itertools
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from adapters.amqp.topology import (
@@ -72,6 +72,9 @@ class InProcessBroker:
         self._retry_delays_ms = retry_delays_ms
         self._clock = clock  # injected so tests advance back-off time without sleeping
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)  # something to receive, or interrupt
+        self._subscribed: frozenset[str] = frozenset()
+        self._interrupted = False
         self._queues: dict[str, list[_HeapItem]] = {}
         self._dead: list[_HeapItem] = []  # priority ignored: key (0, seq)
         self._delayed: list[tuple[float, int, _Entry]] = []  # (due, seq, entry)
@@ -100,6 +103,7 @@ class InProcessBroker:
                     f"unroutable: no queue for agencies {missing} (ensure_agency first)")
             for message in messages:
                 self._push(message.agency_id, _Entry(message, 1, False, next(self._seq)))
+            self._ready.notify_all()
 
     def fetch(self, agency_id: str, max_messages: int = 1) -> list[ReceivedMessage]:
         with self._lock:
@@ -112,6 +116,51 @@ class InProcessBroker:
     def ack(self, received: ReceivedMessage) -> None:
         with self._lock:
             self._settle(received)
+
+    def subscribe(self, agency_ids: Collection[str]) -> None:
+        for agency_id in agency_ids:
+            check_agency_id(agency_id)
+        with self._lock:
+            for agency_id in agency_ids:
+                self._queues.setdefault(agency_id, [])
+            self._subscribed = frozenset(agency_ids)
+
+    def receive(self, max_messages: int, timeout_s: float) -> list[ReceivedMessage]:
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        with self._lock:
+            while True:
+                self._promote_due()
+                if self._interrupted or any(self._queues.get(a) for a in self._subscribed):
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                # Back-off expiries do not notify: wake up for the next one that is due.
+                if self._delayed:
+                    remaining = min(remaining, max(0.0, self._delayed[0][0] - self._clock()))
+                self._ready.wait(remaining)
+            self._interrupted = False
+            got: list[ReceivedMessage] = []
+            # Most urgent first across every subscribed queue, then the oldest (no
+            # prefetch to emulate: nothing is in flight between this broker and a consumer).
+            while len(got) < max_messages:
+                heads = [(heap[0][0], heap[0][1], agency) for agency in self._subscribed
+                         if (heap := self._queues.get(agency))]
+                if not heads:
+                    break
+                agency = min(heads)[2]
+                got.append(self._take(self._queues[agency], agency))
+            return got
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._interrupted = True
+            self._ready.notify_all()
+
+    def ack_many(self, received: Sequence[ReceivedMessage]) -> None:
+        with self._lock:
+            for one in received:
+                self._settle(one)
 
     def reject(self, received: ReceivedMessage, *, retry: bool) -> None:
         with self._lock:
@@ -131,6 +180,7 @@ class InProcessBroker:
             agency, entry = self._settle(received)
             entry.redelivered = True
             self._push(agency, entry)  # original seq: back at its old place
+            self._ready.notify_all()
 
     def depth(self, agency_id: str) -> int:
         with self._lock:
@@ -158,6 +208,7 @@ class InProcessBroker:
             for agency, entry in lost:
                 entry.redelivered = True
                 self._push(agency, entry)  # original seq: back at its old place
+            self._ready.notify_all()
             return len(lost)
 
     # --- internals (callers hold the lock) ----------------------------------------------

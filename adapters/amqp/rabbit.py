@@ -23,15 +23,27 @@ Confirm.Select with our callback (`confirms.Confirms`), the blocking channel sta
 confirm mode so `basic_publish` only writes frames, and after the batch
 `process_data_events` runs until no delivery tag is pending or the timeout passes.
 
-Two channels per connection: main (publish, get, ack) and admin (declarations, passive
-probes), since a 404/406 closes its channel, and closing main would requeue every message
-fetched and not yet acked.
+Two channels per connection: main (publish, get, consume, ack) and admin (declarations,
+passive probes), since a 404/406 closes its channel, and closing main would requeue every
+message fetched and not yet acked.
+
+Consuming (`subscribe`/`receive`): one consumer per agency queue on the main channel,
+each with `basic.qos` prefetch (per consumer: quorum queues have no channel-wide
+prefetch). Deliveries land in the session's buffer from pika's dispatch, which runs in
+any `process_data_events` on this connection (the relay's confirm wait included); `receive`
+hands the buffer out most urgent first and otherwise waits in `process_data_events`, which
+a delivery or `interrupt` (`add_callback_threadsafe`, the one thread-safe pika call) ends.
+`ack_many` settles with one `multiple=True` ack the longest run of the channel's
+unsettled tags that the batch covers, then singly whatever the buffer's priority order
+left out of that run.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +85,9 @@ class _Session:
     generation: int
     admin: Any = None  # BlockingChannel for declarations and probes, reopened on demand
     unsettled: set[int] = field(default_factory=set)  # tags fetched on `channel`
+    consumers: dict[str, list[str]] = field(default_factory=dict)  # agency -> tags
+    buffer: list[ReceivedMessage] = field(default_factory=list)  # delivered, not received
+    qos: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +110,14 @@ class RabbitBroker:
         confirm_timeout_s: float = 30,
         prefix: str = "axis",
         layout: str = "classic",
+        prefetch: int = 200,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1")
+        self._prefetch = prefetch
+        self._interrupted = False
         self._params = pika.URLParameters(url)
         # A broker under a resource alarm stops reading: without this a publish would wait
         # on a full socket forever instead of failing into the outbox's retry.
@@ -118,22 +138,7 @@ class RabbitBroker:
         check_agency_id(agency_id)
         with self._lock, self._translated("ensure_agency"):
             session = self._open()
-            if agency_id in self._declared:
-                return  # the relay calls this for every batch: declare once per connection
-            admin = self._admin(session)
-            for queue in self._topology.agency_queues(agency_id):
-                try:
-                    admin.queue_declare(queue.name, durable=True, arguments=queue.arguments)
-                    admin.queue_bind(queue.name, self._topology.deliveries_exchange,
-                                     queue.routing_key)
-                except pika.exceptions.ChannelClosedByBroker as exc:
-                    if exc.reply_code != _PRECONDITION_FAILED:
-                        raise
-                    raise errors.CONFIG_INVALID.error(f"queue {queue.name} exists with "
-                                                      f"other arguments: {exc.reply_text}"
-                                                      ) from exc
-            self._known.add(agency_id)
-            self._declared.add(agency_id)
+            self._declare_agency(session, agency_id)
 
     def publish_batch(self, messages: Sequence[BrokerMessage]) -> None:
         for message in messages:
@@ -165,6 +170,80 @@ class RabbitBroker:
             session, tag = self._owned(received)
             session.channel.basic_ack(tag)
             session.unsettled.discard(tag)
+
+    def subscribe(self, agency_ids: Collection[str]) -> None:
+        wanted = set(agency_ids)
+        for agency_id in wanted:
+            check_agency_id(agency_id)
+        with self._lock, self._translated("subscribe"):
+            session = self._open()
+            if wanted == session.consumers.keys():
+                return  # every pass asks: nothing changed, no round trip
+            if not session.qos:
+                session.channel.basic_qos(prefetch_count=self._prefetch)
+                session.qos = True
+            on_message = functools.partial(self._on_delivery, session)
+            for agency_id in sorted(wanted - session.consumers.keys()):
+                self._declare_agency(session, agency_id)
+                session.consumers[agency_id] = [
+                    session.channel.basic_consume(queue.name, on_message, auto_ack=False)
+                    for queue in self._topology.agency_queues(agency_id)]
+            for agency_id in sorted(session.consumers.keys() - wanted):
+                # What this consumer delivered stays in the buffer, owned until settled;
+                # pika nacks (requeues) what arrives for it after the cancel.
+                for tag in session.consumers.pop(agency_id):
+                    session.channel.basic_cancel(tag)
+
+    def receive(self, max_messages: int, timeout_s: float) -> list[ReceivedMessage]:
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while True:
+            # The lock is let go between slices, so that operator calls (depth for the
+            # metrics, reconciliation) wait at most one slice for an idle consumer.
+            with self._lock, self._translated("receive"):
+                session = self._open()  # zero-time I/O: dispatches what has arrived
+                remaining = deadline - time.monotonic()
+                if not session.buffer and not self._interrupted and remaining > 0:
+                    session.connection.process_data_events(
+                        time_limit=min(remaining, _WAIT_SLICE_S))
+                if session.buffer:
+                    # Stable: equal priorities keep their delivery order (Art. 7.2).
+                    session.buffer.sort(key=lambda r: -r.message.priority)
+                    got = session.buffer[:max_messages]
+                    del session.buffer[:max_messages]
+                    self._interrupted = False
+                    return got
+                if self._interrupted or deadline - time.monotonic() <= 0:
+                    self._interrupted = False
+                    return []
+
+    def interrupt(self) -> None:
+        self._interrupted = True  # seen by the next receive if none is waiting now
+        session = self._session
+        if session is not None:
+            # Closed: then the waiting receive fails and returns anyway.
+            with contextlib.suppress(*_PIKA_ERRORS):
+                session.connection.add_callback_threadsafe(_noop)
+
+    def ack_many(self, received: Sequence[ReceivedMessage]) -> None:
+        if not received:
+            return
+        with self._lock, self._translated("ack"):
+            owned = [self._owned(one) for one in received]  # all valid before any ack
+            session = owned[0][0]
+            batch = {tag for _, tag in owned}
+            # multiple=True settles every unsettled tag up to the one named: safe for the
+            # longest ascending run of the channel's unsettled tags inside the batch.
+            upto = 0
+            for tag in sorted(session.unsettled):
+                if tag not in batch:
+                    break
+                upto = tag
+            if upto:
+                session.channel.basic_ack(upto, multiple=True)
+            for tag in sorted(batch):
+                if tag > upto:
+                    session.channel.basic_ack(tag)
+            session.unsettled -= batch
 
     def reject(self, received: ReceivedMessage, *, retry: bool) -> None:
         with self._lock, self._translated("reject"):
@@ -297,6 +376,24 @@ class RabbitBroker:
         admin.queue_declare(
             topo.dead_queue, durable=True, arguments=topo.dead_queue_arguments())
 
+    def _declare_agency(self, session: _Session, agency_id: str) -> None:
+        if agency_id in self._declared:
+            return  # the relay calls this for every batch: declare once per connection
+        admin = self._admin(session)
+        for queue in self._topology.agency_queues(agency_id):
+            try:
+                admin.queue_declare(queue.name, durable=True, arguments=queue.arguments)
+                admin.queue_bind(queue.name, self._topology.deliveries_exchange,
+                                 queue.routing_key)
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                if exc.reply_code != _PRECONDITION_FAILED:
+                    raise
+                raise errors.CONFIG_INVALID.error(f"queue {queue.name} exists with "
+                                                  f"other arguments: {exc.reply_text}"
+                                                  ) from exc
+        self._known.add(agency_id)
+        self._declared.add(agency_id)
+
     def _admin(self, session: _Session) -> Any:
         if session.admin is None or not session.admin.is_open:
             session.admin = session.connection.channel()
@@ -380,15 +477,27 @@ class RabbitBroker:
             method, properties, body = session.channel.basic_get(queue, auto_ack=False)
             if method is None:
                 break
-            session.unsettled.add(method.delivery_tag)
-            received.append(ReceivedMessage(
-                message=decode_message(
-                    properties.headers, properties.message_id, properties.priority, body),
-                attempt=int((properties.headers or {}).get(HEADER_ATTEMPT, 1)),
-                redelivered=bool(method.redelivered),
-                handle=_Handle(id(self), session.generation, method.delivery_tag),
-            ))
+            received.append(self._received(session, method, properties, body))
         return received
+
+    def _on_delivery(
+        self, session: _Session, _channel: Any, method: Any, properties: Any, body: bytes
+    ) -> None:
+        """A consumer's delivery (pika's dispatch, inside process_data_events): buffered
+        for `receive`, owned from now on."""
+        session.buffer.append(self._received(session, method, properties, body))
+
+    def _received(
+        self, session: _Session, method: Any, properties: Any, body: bytes
+    ) -> ReceivedMessage:
+        session.unsettled.add(method.delivery_tag)
+        return ReceivedMessage(
+            message=decode_message(
+                properties.headers, properties.message_id, properties.priority, body),
+            attempt=int((properties.headers or {}).get(HEADER_ATTEMPT, 1)),
+            redelivered=bool(method.redelivered),
+            handle=_Handle(id(self), session.generation, method.delivery_tag),
+        )
 
     def _owned(self, received: ReceivedMessage) -> tuple[_Session, int]:
         handle = received.handle

@@ -18,11 +18,17 @@ Semantics every implementation keeps:
 - `release` gives a fetched message back at once, at its place, with no attempt counted:
   what a consumer does with the part of a batch it could not process because the node
   (not the message) failed, e.g. its database went away mid-batch.
+- Consuming (what the node's worker does, instead of fetching queue by queue): `subscribe`
+  names the agencies whose queues are consumed, with a bounded prefetch; `receive` hands
+  out what the broker delivered, most urgent first across the whole buffer (Art. 7.2),
+  waiting at most `timeout_s` for the first message; `interrupt` (thread-safe) ends that
+  wait early; `ack_many` settles a batch processed together (one transaction) at once.
+  What `receive` handed out is owned like a fetched message: ack, reject or release it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -55,6 +61,21 @@ class BrokerPort(Protocol):
         """Up to `max_messages` waiting for the agency, highest priority first; [] if none."""
 
     def ack(self, received: ReceivedMessage) -> None: ...
+
+    def subscribe(self, agency_ids: Collection[str]) -> None:
+        """Consume exactly these agencies' queues (declared if needed): new ones are added,
+        the others cancelled (what they delivered stays owned until settled). Idempotent
+        and cheap when nothing changed; after a lost connection it consumes again."""
+
+    def receive(self, max_messages: int, timeout_s: float) -> list[ReceivedMessage]:
+        """Up to `max_messages` delivered to the subscription, highest priority first;
+        waits up to `timeout_s` for the first one; [] on timeout or `interrupt`."""
+
+    def interrupt(self) -> None:
+        """From any thread: end a `receive` that is waiting now (or the next one)."""
+
+    def ack_many(self, received: Sequence[ReceivedMessage]) -> None:
+        """Ack a batch processed together (one frame where the broker allows it)."""
 
     def reject(self, received: ReceivedMessage, *, retry: bool) -> None: ...
 

@@ -11,6 +11,7 @@ axis/route/delivery.py, the single owner of a delivery's state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from axis.clock import Clock
@@ -27,21 +28,22 @@ class Handover:
     broker: BrokerPort
     clock: Clock
 
-    def relay_once(self, limit: int = 500) -> int:
+    def relay_once(self, limit: int = 500) -> list[BrokerMessage]:
         """Publish a batch of outbox entries, urgent first (Art. 7.2: the claim is ordered
-        by priority), with pipelined confirms (one wait for the batch); mark them sent."""
+        by priority), with pipelined confirms (one wait for the whole batch); mark them
+        sent in the claiming transaction. Returns what was published ([]: outbox empty)."""
         with self.store.transaction() as tx:
             entries = tx.claim_outbox(limit)
             if not entries:
-                return 0
+                return []
             for agency_id in {e.agency_id for e in entries}:
                 self.broker.ensure_agency(agency_id)
-            self.broker.publish_batch([
-                BrokerMessage(e.delivery_id, e.agency_id, e.priority, e.body) for e in entries
-            ])
+            messages = [BrokerMessage(e.delivery_id, e.agency_id, e.priority, e.body)
+                        for e in entries]
+            self.broker.publish_batch(messages)
             # Crash here: the entries are published again later; the consumer dedupes.
             tx.mark_sent([e.entry_id for e in entries], self.clock.now())
-            return len(entries)
+            return messages
 
     def deliver_direct(self, limit: int = 500) -> int:
         """The embedded default's hand-over: the outbox itself is the queue. A batch of
@@ -57,35 +59,38 @@ class Handover:
             tx.mark_sent([e.entry_id for e in entries], self.clock.now())
             return len(entries)
 
-    def consume_once(self, agency_id: str, max_messages: int = 100) -> int:
-        """Move what the broker holds for an agency into its inbox; ack after commit.
+    def move(self, batch: Sequence[ReceivedMessage]) -> int:
+        """Move a batch the broker handed out into the inboxes: ONE transaction for the
+        whole batch (group commit), then the acks, only after the commit. Returns how many
+        copies reached an inbox (a redelivered copy already there counts nothing).
 
-        Whatever fails half-way (the database restarting, a lost connection, a bug), every
-        message of the batch not yet settled goes back to the broker before the error
-        propagates: a fetched message left unsettled on a live connection is never
-        redelivered, and its copy (accepted, with a receipt) would reach no inbox."""
+        Whatever fails before the commit (the database restarting, a bug), every message
+        of the batch goes back to the broker before the error propagates: a message held
+        unsettled on a live connection is never redelivered, and its copy (accepted, with
+        a receipt) would reach no inbox. The transaction rolled back, so none of the batch
+        is in an inbox: giving all of it back loses and duplicates nothing."""
         moved = 0
-        # Declared once per connection (cached): fetching from a queue that does not exist
-        # yet would cost RabbitMQ a channel error on every pass.
-        self.broker.ensure_agency(agency_id)
-        pending = list(self.broker.fetch(agency_id, max_messages))
+        unknown: list[ReceivedMessage] = []
         try:
-            while pending:
-                received = pending[0]
-                delivery_id = received.message.delivery_id
-                with self.store.transaction() as tx:
-                    d = tx.get_delivery(delivery_id, for_update=True)
-                    if d is not None and d.state is DeliveryState.QUEUED:
-                        deliveries.available(tx, d, self.clock.now())
+            with self.store.transaction() as tx:
+                at = self.clock.now()
+                # Rows locked in one fixed order (delivery id), as recall.lock_copies does:
+                # two transactions locking copies in different orders could deadlock.
+                for received in sorted(batch, key=lambda r: r.message.delivery_id):
+                    d = tx.get_delivery(received.message.delivery_id, for_update=True)
+                    if d is None:
+                        unknown.append(received)
+                    elif d.state is DeliveryState.QUEUED:
+                        deliveries.available(tx, d, at)
                         moved += 1
-                pending.pop(0)  # committed: from here redelivery is harmless
-                if d is None:
-                    self.broker.reject(received, retry=False)  # nothing to deliver: park
-                else:
-                    self.broker.ack(received)
         except BaseException:
-            give_back(self.broker, pending)
+            give_back(self.broker, list(batch))
             raise
+        # Committed: from here a redelivery is harmless (delivery ids deduplicate).
+        parked = {id(r) for r in unknown}
+        self.broker.ack_many([r for r in batch if id(r) not in parked])
+        for received in unknown:
+            self.broker.reject(received, retry=False)  # nothing to deliver: dead-letter
         return moved
 
 

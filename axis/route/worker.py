@@ -1,26 +1,50 @@
-"""The node's delivery loop: relay the outbox to the broker, move broker messages into
-inboxes. `run_once` does one pass (tests drive it directly); `run` repeats until stopped,
-waking early when a submission signals new work, backing off while idle.
+"""The node's delivery loop: relay the outbox to the broker, move what the broker delivers
+into inboxes. `run_once` does one thorough pass (tests drive it directly); `run` repeats
+until stopped.
+
+Consuming, not polling: the worker subscribes to every consumed agency's queue (the
+broker's consumers with prefetch; the subscription follows the registry, read from its
+in-memory snapshot every pass) and moves what arrives in batches, one transaction per
+batch, acks after the commit (axis/route/handover.py). While idle it waits inside
+`BrokerPort.receive`, which a delivery ends, and so does a submission: `wake` is a
+`Wake`, whose `set` also interrupts that wait, so submit → inbox takes milliseconds.
 
 Every step it takes is idempotent, so several workers (threads or node processes sharing
-the database and the broker) can run at once: SKIP LOCKED spreads the outbox between them
-and delivery ids keep inbox writes single.
+the database and the broker) can run at once: SKIP LOCKED spreads the outbox between them,
+the broker gives each message to one consumer, and delivery ids keep inbox writes single.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from axis.errors import AxisError
 from axis.health import LoopGuard
 from axis.route import reconcile
 from axis.route.exchange import Exchange
-from axis.route.handover import Handover
+from axis.route.handover import Handover, give_back
 
 log = logging.getLogger("axis.worker")
+
+
+class Wake(threading.Event):
+    """A threading.Event that also runs hooks when set (from any thread): the worker
+    hooks its broker's `interrupt`, so a submission ends the worker's idle wait at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hooks: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        super().set()
+        for hook in self.hooks:
+            hook()
 
 
 @dataclass(slots=True)
@@ -30,7 +54,7 @@ class Worker:
     batch: int = 500
     idle_min_s: float = 0.05
     idle_max_s: float = 1.0
-    wake: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=Wake)
     relayed: int = 0  # outbox entries published by the last pass
     # The embedded default: no broker holds anything, the outbox is the queue and a pass
     # moves its entries straight into the inboxes (Handover.deliver_direct).
@@ -41,34 +65,68 @@ class Worker:
     # every process at once, a read when there is nothing to seal). Its verdict on a
     # broken journal is the `journal.seal` job's to report: delivery goes on regardless.
     seal: Callable[[datetime], object] | None = None
+    # run_once only: how long to wait for the copies it relayed to consumed agencies to
+    # come back from the broker, and how long a quiet broker ends the pass.
+    expect_s: float = 5.0
+    settle_s: float = 0.05
     # The hand-over (axis/route/handover.py), over the exchange's store, broker and clock.
     handover: Handover = field(init=False)
 
     def __post_init__(self) -> None:
         self.handover = Handover(self.exchange.store, self.exchange.broker,
                                  self.exchange.clock)
+        if not self.direct and isinstance(self.wake, Wake):
+            self.wake.hooks.append(self.exchange.broker.interrupt)
 
     def run_once(self) -> int:
-        """One pass: relay until the outbox is empty, then drain every consumed queue,
-        then seal the journal. Returns how many deliveries reached an inbox."""
-        moved = self._deliver()
+        """One thorough pass: relay until the outbox is empty, then move into inboxes
+        every copy relayed to a consumed agency (waiting up to `expect_s` for the broker
+        to deliver them) and whatever else arrives until the broker has been quiet for
+        `settle_s`; then seal the journal. Returns how many copies reached an inbox."""
+        moved = self._deliver(None)
         if self.seal is not None:
             self.seal(self.exchange.clock.now())
         return moved
 
-    def _deliver(self) -> int:
+    def _pass(self, wait_s: float) -> bool:
+        """One pass of `run`: relay, then move what the broker delivers, waiting up to
+        `wait_s` for the first batch (the idle wait). True if it did anything."""
+        moved = self._deliver(wait_s)
+        if self.seal is not None:
+            self.seal(self.exchange.clock.now())
+        return moved > 0 or self.relayed > 0
+
+    def _deliver(self, wait_s: float | None) -> int:
         self.relayed = 0
         if self.direct:
             while (n := self.handover.deliver_direct(self.batch)) > 0:
                 self.relayed += n
             return self.relayed
-        while (n := self.handover.relay_once(self.batch)) > 0:
-            self.relayed += n
+        consumed = frozenset(self.agencies())
+        expected: set[str] = set()
+        while messages := self.handover.relay_once(self.batch):
+            self.relayed += len(messages)
+            expected.update(m.delivery_id for m in messages if m.agency_id in consumed)
+        broker = self.exchange.broker
+        broker.subscribe(consumed)
         moved = 0
-        for agency_id in self.agencies():
-            while (n := self.handover.consume_once(agency_id, self.batch)) > 0:
-                moved += n
-        return moved
+        thorough, first = wait_s is None, wait_s or 0.0
+        give_up = time.monotonic() + self.expect_s
+        while True:
+            waiting = thorough and bool(expected) and time.monotonic() < give_up
+            if waiting:
+                timeout = give_up - time.monotonic()
+            elif thorough:
+                timeout = self.settle_s
+            else:
+                timeout, first = first, 0.0  # only the first receive waits
+            batch = broker.receive(self.batch, max(0.0, timeout))
+            if not batch:
+                if waiting:
+                    continue  # interrupted (a submission) while copies are on their way
+                return moved
+            expected.difference_update(r.message.delivery_id for r in batch)
+            moved += self.handover.move(batch)
 
     def consumed(self) -> frozenset[str] | None:
         """Agencies whose copies the node moves into inboxes; None on the embedded
@@ -97,18 +155,40 @@ class Worker:
     def run(self, stop: threading.Event, guard: LoopGuard | None = None) -> None:
         """Pass after pass until `stop`. No exception ends the loop: the guard logs it with
         an error id, reports it to the health registry and says how long to back off
-        (axis/health.py); every completed pass is a heartbeat there."""
+        (axis/health.py); every completed pass is a heartbeat there. Idle, a pass waits
+        in the broker's `receive` (a delivery or a submission ends it); on the embedded
+        default, on `wake`."""
         guard = guard or LoopGuard("delivery", now=self.exchange.clock.now, log=log)
-        idle = self.idle_min_s
-        while not stop.is_set():
-            outcome = guard.run_pass(lambda: self.run_once() > 0 or self.relayed > 0)
-            if outcome.failed:
-                # Waits on `stop` only: new submissions must not turn a failing pass
-                # (broker away, a defect) into a hot loop.
-                stop.wait(outcome.retry_after_s)
-                idle = self.idle_min_s
-                continue
-            busy = bool(outcome.value)
-            idle = self.idle_min_s if busy else min(idle * 2, self.idle_max_s)
-            if self.wake.wait(0 if busy else idle):
-                self.wake.clear()
+        idle, busy = self.idle_min_s, False
+        try:
+            while not stop.is_set():
+                woken = self.wake.is_set()
+                self.wake.clear()  # a set from now on interrupts the wait below
+                wait_s = 0.0 if busy or woken or self.direct else idle
+                outcome = guard.run_pass(functools.partial(self._pass, wait_s))
+                if outcome.failed:
+                    # Waits on `stop` only: new submissions must not turn a failing pass
+                    # (broker away, a defect) into a hot loop.
+                    stop.wait(outcome.retry_after_s)
+                    idle, busy = self.idle_min_s, False
+                    continue
+                busy = bool(outcome.value)
+                idle = self.idle_min_s if busy else min(idle * 2, self.idle_max_s)
+                if self.direct and not busy:
+                    self.wake.wait(idle)
+        finally:
+            if not self.direct:
+                self._stop_consuming()
+
+    def _stop_consuming(self) -> None:
+        """Cancel the consumers and give back what they delivered and nobody moved: held
+        unsettled on a live connection, it would never be redelivered."""
+        broker = self.exchange.broker
+        try:
+            broker.subscribe(())
+            while left := broker.receive(10_000, 0):
+                give_back(broker, left)
+        except AxisError as exc:
+            log.warning("stopping the consumers: %s (the connection's end gives back "
+                        "what they held)", exc)
+            broker.close()
