@@ -106,11 +106,11 @@ def build_node(
 ) -> Node:
     clk = clock or SystemClock()
     url = database_url(settings.database_url, settings.data_dir)
-    engine = make_engine(url)
+    engine = make_engine(url, pool_size=settings.database_pool_size)
     upgrade(engine)
     # The route store serialises SQLite writers with BEGIN IMMEDIATE on its own engine;
     # registry reads keep plain deferred transactions, so WAL lets them run alongside.
-    route_engine = make_engine(url)
+    route_engine = make_engine(url, pool_size=settings.database_pool_size)
     registry = Registry(SqlRegistryStore(engine), clk)
     validator = Validator(settings.edxml)
     # Whose key (issue 3): a certificate speaks for the agency its subject names (when it

@@ -164,6 +164,12 @@ class Settings(BaseSettings):
     # Empty: the embedded default (SQLite under data_dir, in-process broker). Set both for
     # production (compose.yaml): postgresql+psycopg://… and amqp://…
     database_url: str = ""
+    # PostgreSQL connections each engine of a process keeps open (plus as many again in
+    # bursts). At least the requests one HTTP process serves at once (its agency systems'
+    # connections): fewer, and every request past the pool opens and closes a connection
+    # of its own (issue 9: that churn cost a third of the throughput). Mind the server's
+    # max_connections: processes × 2 engines × 2 × this (docs/deployment.md).
+    database_pool_size: int = Field(default=12, ge=1, le=200)
     broker_url: str = ""
     # Names of the node's exchanges and queues on the broker (`<prefix>.agency.<id>` …):
     # every process of one node uses the same; two nodes sharing a cluster, different ones.

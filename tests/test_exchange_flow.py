@@ -198,12 +198,14 @@ def test_trail_cli_prints_every_recipient_history(
     t.deliver_all()
     t.clock.advance(timedelta(hours=3))  # 12:00, the lunch break
     t.node.exchange.take(NOI_VU, receipt.deliveries[0].delivery_id)
+    t.deliver_all()  # the worker signs and queues the node's 01 for the take
     monkeypatch.setenv("AXIS_DATA_DIR", str(t.node.settings.data_dir))
     assert main(["trail", doc_id, "--json"]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(e["agency"], e["event"]) for e in events] == [
         (NOI_VU, "received"), (TAI_CHINH, "received"), (NOI_VU, "available"),
-        (TAI_CHINH, "available"), (NOI_VU, "delivered"), (NOI_VU, "status")]
+        (TAI_CHINH, "available"), (NOI_VU, "delivered"), (NOI_VU, "status"),
+        (UBND, "available")]  # the 01 in the sender's inbox
     delivered = events[4]
     assert delivered["at"] == "2026-11-24T12:00:00+07:00"
     assert delivered["effective_at"] == "2026-11-24T13:00:00+07:00"  # afternoon session

@@ -48,7 +48,7 @@ def _sqlite_read_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, *, read_only: bool = False) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, pool_size: int = 5) -> Engine:
     """An engine on `url`. `read_only`: for commands that only read (`axis audit verify`,
     `axis trail`, `axis registry list` …): the database cannot be written through it,
     not even by a migration (SQLite opened with mode=ro and query_only; PostgreSQL
@@ -66,7 +66,9 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
                             "-c default_transaction_read_only=on"]).strip()
         return create_engine(url, pool_pre_ping=True, pool_size=1, max_overflow=1,
                              connect_args={"options": options})
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # `pool_size` (Settings.database_pool_size): the node's processes pass theirs.
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size,
+                         max_overflow=pool_size)
 
 
 def sqlite_file(url: str) -> Path | None:

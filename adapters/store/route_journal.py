@@ -85,6 +85,9 @@ HEAD_ID = 1
 # reports it, instead of the walk crashing on it.
 _UNREADABLE_AT = datetime(1, 1, 1, tzinfo=VN_TZ)
 _UNIQUE, _LOCK_TIMEOUT = "23505", "55P03"
+# Built once: the values are parameters (a statement built per call costs more than its
+# round trip).
+_APPEND = journal.insert().returning(journal.c.seq)
 _PG_LINKS = text(
     "UPDATE journal SET prev_hash = v.p, hash = v.h "
     "FROM unnest(CAST(:k AS BIGINT[]), CAST(:p AS TEXT[]), CAST(:h AS TEXT[])) AS v(k, p, h) "
@@ -101,9 +104,9 @@ def append(
     stored = json.loads(canonical(payload))
     when = as_vietnam(at)
     digest = entry_hash(when, kind, subject, stored)
-    seq = conn.execute(journal.insert().values(
-        at=when, kind=kind, subject=subject, payload=canonical(stored), entry_hash=digest,
-    ).returning(journal.c.seq)).scalar_one()
+    seq = conn.execute(_APPEND, {
+        "at": when, "kind": kind, "subject": subject, "payload": canonical(stored),
+        "entry_hash": digest}).scalar_one()
     return JournalEntry(int(seq), when, kind, subject, stored, digest)
 
 

@@ -188,4 +188,13 @@ journal_head = Table(
     CheckConstraint("id = 1", name="single_row"),
 )
 
-ROUTE_TABLES = (packages, deliveries, trail, outbox, inbox, journal, journal_head)
+# The node's 01 still to be signed and queued for a copy taken (migration 0006): written
+# with the take, deleted with the 01's own delivery, so no crash can lose it.
+arrivals_due = Table(
+    "arrivals_due", metadata,
+    Column("delivery_id", String(64), ForeignKey("deliveries.delivery_id"), primary_key=True),
+    Column("taken_at", Instant, nullable=False),
+)
+
+ROUTE_TABLES = (packages, deliveries, trail, outbox, inbox, journal, journal_head,
+                arrivals_due)

@@ -55,8 +55,8 @@ class AgencyOperations:
     directory: Directory
     trails: TrailStore
     max_package_bytes: int
-    # Called once a submission has queued new deliveries: the delivery loop need not wait
-    # for its next poll.
+    # Called once a submission has queued new deliveries, or a take has made the node owe
+    # its 01: the delivery loop (in this process) need not wait for its next poll.
     on_queued: Callable[[], None] = lambda: None
 
     # --- sending ---------------------------------------------------------------------
@@ -110,6 +110,7 @@ class AgencyOperations:
         agency's copy is as unknown as one that does not exist (`delivery.unknown`)."""
         delivery, raw = self.exchange.take(caller.agency_id,
                                            identifier("docId", doc_id, MAX_DOC_ID))
+        self.on_queued()
         return TakenCopy(delivery, raw)
 
     def update_status(self, caller: Caller, doc_id: str,

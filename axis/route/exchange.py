@@ -308,20 +308,26 @@ class Exchange:
                 d = deliveries.delivered(tx, d, at,
                                          self.calendar.effective_receipt_time(at))
                 if d.kind is Kind.EDOC:
-                    self._emit_arrival(tx, d, at)
+                    # The node's 01 (Art. 11.2) is owed from here, committed with the
+                    # take; a worker signs and queues it (emit_due_arrivals), so the
+                    # recipient's request neither pays for the signature nor fails when
+                    # its bytes cannot be written (a full disk).
+                    tx.add_arrival_due(d.delivery_id, at)
         return d, self.blobs.get(d.package_sha256)
 
-    def _emit_arrival(self, tx: RouteTx, d: Delivery, at: datetime) -> None:
-        """The node's 01 for a copy taken (Art. 11.2). Its bytes may not be writable (a
-        full disk): the take still stands, and reconciliation emits the 01 later."""
-        try:
-            self.emit_status(tx, on_behalf_of=d.recipient_id, original_sender=d.sender_id,
-                             document_id=d.document_id, code=StatusCode.ARRIVED, at=at)
-        except AxisError as exc:
-            if isinstance(exc, SenderFault):
-                raise
-            tx.append_journal(at, "status.deferred", d.delivery_id, {
-                "code": exc.code.id, "status": StatusCode.ARRIVED.value})
+    def emit_due_arrivals(self, limit: int = 200) -> int:
+        """Sign and queue the 01 owed for copies taken, oldest first, as of each take's
+        time; one transaction for the batch (idempotent: emit_status skips a 01 already
+        queued). A failure (a full disk) rolls the batch back: the rows stay owed for
+        the worker's next pass (axis/route/worker.py). Returns the rows settled."""
+        with self.store.transaction() as tx:
+            due = tx.claim_arrivals_due(limit)
+            for delivery_id, taken_at in due:
+                d = tx.get_delivery(delivery_id)
+                if d is not None:
+                    self.emit_arrival(tx, d, taken_at)
+                tx.clear_arrival_due(delivery_id)
+            return len(due)
 
     def republish(self, tx: RouteTx, d: Delivery, at: datetime) -> None:
         """Hand a stranded delivery to the outbox again (reconciliation, idempotent: the

@@ -64,6 +64,16 @@ class RouteTx(Protocol):
     def delivered_without_arrival(self, before: datetime, limit: int) -> list[Delivery]:
         """Documents taken before `before` for which no status 01 went to the sender."""
 
+    # arrivals due: the node's 01 for a taken copy, signed and queued by a worker
+    def add_arrival_due(self, delivery_id: str, taken_at: datetime) -> None:
+        """Record, with the take, that the copy's 01 is owed (idempotent)."""
+
+    def claim_arrivals_due(self, limit: int) -> list[tuple[str, datetime]]:
+        """(delivery id, taken at) of copies whose 01 is owed, oldest take first; rows
+        locked (SKIP LOCKED) so that two workers do not sign the same ones."""
+
+    def clear_arrival_due(self, delivery_id: str) -> None: ...
+
     # outbox: durable hand-over to the broker
     def add_outbox(
         self, delivery_id: str, agency_id: str, priority: int, body: bytes, at: datetime
