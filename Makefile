@@ -46,8 +46,10 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench_trust.py --report reports/bench_trust.json
 	bash tools/ensure-services.sh
 	# axis bench (docs/benchmarks.md): the rows of issue 9's table, a report each.
-	$(BIN)/axis bench --backend embedded --concurrency 2,8 --out reports/bench/embedded-5KB-r1
-	$(BIN)/axis bench --backend postgres-rabbit --concurrency 2,8 \
+	# --rate auto: after the closed-loop steps, an open-loop step at 80 % of their peak.
+	$(BIN)/axis bench --backend embedded --concurrency 2,8 --rate auto \
+	    --out reports/bench/embedded-5KB-r1
+	$(BIN)/axis bench --backend postgres-rabbit --concurrency 2,8 --rate auto \
 	    --out reports/bench/postgres-rabbit-5KB-r1
 	$(BIN)/axis bench --backend postgres-rabbit --recipients 10 \
 	    --out reports/bench/postgres-rabbit-5KB-r10
@@ -55,6 +57,13 @@ bench: $(STAMP)
 	    --out reports/bench/postgres-rabbit-360KB-r1
 	$(BIN)/axis bench --backend postgres-rabbit --size 45MB --concurrency 1 --packages 3 \
 	    --seconds 30 --ceilings none --out reports/bench/postgres-rabbit-45MB-r1
+	$(BIN)/axis bench --backend postgres-rabbit --recipients 100 --packages 40 \
+	    --drain-seconds 120 --out reports/bench/postgres-rabbit-5KB-r100
+	# Urgent (Priority 1) behind 10,000 waiting normal packages (workers stopped, then resumed).
+	$(BIN)/axis bench --backend postgres-rabbit --backlog 10000 --backlog-urgent 20 \
+	    --ceilings none --drain-seconds 300 --out reports/bench/postgres-rabbit-backlog-10000
+	$(BIN)/axis bench --backend embedded --backlog 10000 --backlog-urgent 20 \
+	    --ceilings none --drain-seconds 300 --out reports/bench/embedded-backlog-10000
 
 clean:
 	rm -rf $(VENV) var build *.egg-info .mypy_cache .pytest_cache .ruff_cache

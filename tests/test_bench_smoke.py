@@ -38,3 +38,31 @@ def test_bench_smoke_run_writes_its_report(tmp_path: Path) -> None:
     assert (out / "summary.md").read_text().startswith("# axis bench")
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ratio node/null_http" in run.stdout
+
+
+def test_bench_backlog_smoke_writes_its_section(tmp_path: Path) -> None:
+    """The urgent-behind-a-backlog case with a tiny backlog: workers stopped, 30 normal
+    packages, workers resumed, 3 urgent ones; the section's keys, every urgent copy seen
+    in its inbox and the workers running again (no timing is asserted)."""
+    out = tmp_path / "backlog"
+    run = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "bench", "--backlog", "30",
+         "--backlog-urgent", "3", "--backlog-spacing", "0.1", "--ceilings", "none",
+         "--drain-seconds", "60", "--cache", str(tmp_path / "cache"), "--out", str(out)],
+        check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["steps"] == []
+    backlog = report["backlog"]
+    for key in ("fill", "urgent_send", "urgent_copies", "urgent_available",
+                "urgent_available_node", "urgent_under_1s", "backlog_drain_s",
+                "backlog_drain_s_polled", "backlog_available_after_resume",
+                "backlog_still_queued", "pause_attempts", "peak_rss_mb"):
+        assert key in backlog, key
+    assert backlog["fill"]["accepted"] == 30 and backlog["urgent_send"]["accepted"] == 3
+    assert backlog["urgent_not_seen"] == 0
+    assert all(u["available_s"] is not None for u in backlog["urgent_copies"])
+    # The workers were resumed: the whole backlog reached the inboxes.
+    assert backlog["backlog_still_queued"] == 0 and backlog["backlog_drain_complete"]
+    assert "## Urgent behind a backlog of 30" in (out / "summary.md").read_text()
+    assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -12,7 +12,15 @@ Recipients: threads that each own a share of the recipient agencies and go round
 an item is listed is its "available" moment. When a pass over its agencies finds nothing,
 a thread pauses briefly (polling pace, as an agency system would).
 
-Both write their records to JSON files that the parent reads after the step.
+Watchers (the backlog case, tools/bench/backlog.py): in the recipients' process, a
+thread per agency that has copies to watch lists that agency's inbox (urgent first, a
+short page, nothing taken) every `WATCH_PAUSE_S` until each watched document was seen:
+the first listing by a watcher or a taker is the copy's "available" moment, so that a
+taker busy with a page of a hundred normal copies does not delay it.
+
+Both write their records to JSON files that the parent reads after the step. The
+optional `ready` event of each tells the parent that its connections are built, and the
+sender's optional `go` event holds its clock until the parent sets it.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import json
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
@@ -33,6 +42,8 @@ from adapters.client.agency import AgencyApiError, AgencyClient
 
 POLL_PAUSE_S = 0.02  # an idle recipient's pace between passes over its agencies
 TIMEOUT_S = 300.0  # one request; a 45 MB package on a loaded machine included
+WATCH_PAUSE_S = 0.02  # a watcher's pace between listings of one inbox
+WATCH_PAGE = 20  # urgent copies list first: a short page finds them behind any backlog
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +64,7 @@ class TakePlan:
     credentials: dict[str, tuple[str, str]]
     threads: int
     out: str
+    watch: tuple[tuple[str, str], ...] = ()  # (agency, document id) to watch for
 
 
 def _clients(url: str, credentials: dict[str, tuple[str, str]]
@@ -63,8 +75,10 @@ def _clients(url: str, credentials: dict[str, tuple[str, str]]
                        for agency, (sid, secret) in credentials.items()}
 
 
-def send(plan: SendPlan) -> None:
-    """The sender process: every package at most once, for `seconds` at most."""
+def send(plan: SendPlan, ready_event: Event | None = None, go_event: Event | None = None
+         ) -> None:
+    """The sender process: every package at most once, for `seconds` at most; with
+    `go_event`, the clock starts when the parent sets it (after `ready_event`)."""
     bodies = [(Path(plan.directory) / f).read_bytes() for f, _, _, _ in plan.packages]
     jobs: queue.Queue[tuple[int, float] | None] = queue.Queue()
     records: list[dict[str, Any]] = []
@@ -112,6 +126,10 @@ def send(plan: SendPlan) -> None:
     for t in threads:
         t.start()
     ready.wait()
+    if ready_event is not None:
+        ready_event.set()
+    if go_event is not None:
+        go_event.wait()
     start = window["start"] = time.time()
     end = window["end"] = start + plan.seconds
     go.set()
@@ -134,14 +152,18 @@ def send(plan: SendPlan) -> None:
 
 
 def take(plan: TakePlan, senders_done: Event, expected: Synchronized[int],
-         drain_until: Synchronized[float]) -> None:
+         drain_until: Synchronized[float], ready_event: Event | None = None) -> None:
     """The recipients' process: list and take until every expected copy is taken (or the
-    drain deadline passes) after the senders are done."""
+    drain deadline passes) after the senders are done; watch `plan.watch` meanwhile."""
     agencies = sorted(plan.credentials)
     shares = [agencies[i::plan.threads] for i in range(plan.threads) if agencies[i::plan.threads]]
     records: list[dict[str, Any]] = []
     errors: dict[str, int] = {}
     lock = threading.Lock()
+    # document id → (first listed at, the node's available_at), for the watched ones.
+    watched = {doc for _, doc in plan.watch}
+    first_seen: dict[str, tuple[float, str]] = {}
+    built = threading.Barrier(len(shares) + len({a for a, _ in plan.watch}) + 1)
 
     def finished() -> bool:
         if not senders_done.is_set():
@@ -150,34 +172,74 @@ def take(plan: TakePlan, senders_done: Event, expected: Synchronized[int],
             taken = len(records)
         return taken >= expected.value or time.time() > drain_until.value
 
+    def seen(items: list[dict[str, Any]], at: float) -> None:
+        with lock:
+            for item in items:
+                doc = str(item["document_id"])
+                if doc in watched and doc not in first_seen:
+                    first_seen[doc] = (at, str(item.get("available_at", "")))
+
     def worker(share: list[str]) -> None:
         transport, clients = _clients(plan.url, {a: plan.credentials[a] for a in share})
+        built.wait()
         try:
             while not finished():
                 moved = 0
                 for agency in share:
-                    moved += _take_agency(clients[agency], agency, records, errors, lock)
+                    moved += _take_agency(clients[agency], agency, records, errors, lock,
+                                          seen)
                 if not moved:
                     time.sleep(POLL_PAUSE_S)
         finally:
             transport.close()
 
+    def watcher(agency: str, docs: set[str]) -> None:
+        transport, clients = _clients(plan.url, {agency: plan.credentials[agency]})
+        built.wait()
+        try:
+            while not finished():
+                with lock:
+                    if docs <= first_seen.keys():
+                        return
+                try:
+                    page = clients[agency].pull_page(message_type="edoc", limit=WATCH_PAGE)
+                except (AgencyApiError, httpx.HTTPError) as exc:
+                    _count(errors, lock, f"watch:{getattr(exc, 'code', type(exc).__name__)}")
+                else:
+                    seen(page["items"], time.time())
+                time.sleep(WATCH_PAUSE_S)
+        finally:
+            transport.close()
+
+    by_agency: dict[str, set[str]] = {}
+    for agency, doc in plan.watch:
+        by_agency.setdefault(agency, set()).add(doc)
     threads = [threading.Thread(target=worker, args=(s,), daemon=True) for s in shares]
+    threads += [threading.Thread(target=watcher, args=(a, d), daemon=True)
+                for a, d in sorted(by_agency.items())]
     for t in threads:
         t.start()
+    built.wait()
+    if ready_event is not None:
+        ready_event.set()
     for t in threads:
         t.join()
-    Path(plan.out).write_text(json.dumps({"records": records, "errors": errors}))
+    Path(plan.out).write_text(json.dumps({
+        "records": records, "errors": errors,
+        "watched": {doc: {"t_seen": t, "available_at": a} for doc, (t, a) in first_seen.items()},
+    }))
 
 
 def _take_agency(client: AgencyClient, agency: str, records: list[dict[str, Any]],
-                 errors: dict[str, int], lock: threading.Lock) -> int:
+                 errors: dict[str, int], lock: threading.Lock,
+                 listed: Callable[[list[dict[str, Any]], float], None]) -> int:
     try:
         page = client.pull_page(message_type="edoc", limit=100)
     except (AgencyApiError, httpx.HTTPError) as exc:
         _count(errors, lock, f"list:{getattr(exc, 'code', type(exc).__name__)}")
         return 0
     seen = time.time()
+    listed(page["items"], seen)
     moved = 0
     for item in page["items"]:
         try:
@@ -189,6 +251,7 @@ def _take_agency(client: AgencyClient, agency: str, records: list[dict[str, Any]
         with lock:
             records.append({"document_id": item["document_id"], "agency": agency,
                             "priority": item.get("priority", 0), "t_seen": seen,
+                            "available_at": item.get("available_at", ""),
                             "t_taken": time.time()})
     return moved
 

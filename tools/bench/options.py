@@ -18,7 +18,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", default="8",
                    help="connections; a comma list makes one step each (closed loop)")
     p.add_argument("--rate", default="",
-                   help="open loop: packages/s, a comma list makes one step each")
+                   help="open loop: packages/s, a comma list makes one step each; 'auto': "
+                        "the closed-loop steps of --concurrency find the peak accepted/s, "
+                        "then one open-loop step at --auto-fraction of it")
+    p.add_argument("--auto-fraction", type=float, default=0.8,
+                   help="with --rate auto: the open-loop rate as a share of the peak")
+    p.add_argument("--backlog", type=int, default=0,
+                   help="the urgent-behind-a-backlog case instead of steps: with the "
+                        "`axis worker` processes stopped (SIGSTOP), submit this many normal "
+                        "packages, resume them (SIGCONT) and submit --backlog-urgent urgent "
+                        "ones to the same recipients (tools/bench/backlog.py)")
+    p.add_argument("--backlog-urgent", type=int, default=10,
+                   help="urgent (Priority 1) packages sent behind the backlog")
+    p.add_argument("--backlog-spacing", type=float, default=0.5,
+                   help="seconds between two urgent packages behind the backlog")
     p.add_argument("--backend", choices=(EMBEDDED, POSTGRES_RABBIT), default=EMBEDDED)
     p.add_argument("--out", help="output directory (default reports/bench/<time>)")
     p.add_argument("--packages", type=int, default=0,

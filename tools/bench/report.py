@@ -68,6 +68,10 @@ def markdown(report: dict[str, Any]) -> str:
             f"{s['cpu']['ms_per_accepted_total']:.1f}, net of idle "
             f"{s['cpu']['ms_per_accepted_net_of_idle']:.1f}) | "
             f"{s['peak_rss_mb']:.0f} |")
+    if report.get("at_fraction_of_peak"):
+        lines += ["", *_at_fraction(report["at_fraction_of_peak"])]
+    if report.get("backlog"):
+        lines += ["", *_backlog(report["backlog"])]
     c = report["ceilings"]
     lines += ["", "Ceilings (same run, same payloads):", ""]
     if c.get("null_http"):
@@ -96,13 +100,77 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _s(v: float | None) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
+def _at_fraction(a: dict[str, Any]) -> list[str]:
+    def ms(v: float | None) -> str:
+        return "–" if v is None else f"{v:.0f}"
+
+    return [
+        f"## Open loop at {a['fraction']:.0%} of the peak",
+        "",
+        f"Peak (best closed-loop step): {a['peak_accepted_per_s']:.1f} accepted/s; offered "
+        f"{a['offered_per_s']:.1f}/s open loop, accepted {a['accepted_per_s']:.1f}/s. "
+        f"Latency from each package's scheduled moment: receipt p50 / **p99** "
+        f"{ms(a['receipt_p50_ms'])} / **{ms(a['receipt_p99_ms'])}** ms; submit → available "
+        f"p50 / **p99** {ms(a['available_p50_ms'])} / **{ms(a['available_p99_ms'])}** ms"
+        + (f"; refused {a['refused']}" if a["refused"] else "") + ".",
+    ]
+
+
+def _backlog(b: dict[str, Any]) -> list[str]:
+    fill, ua = b["fill"], b["urgent_available"]
+    after = b["backlog_available_after_resume"]
+    lines = [
+        f"## Urgent behind a backlog of {b['backlog']} (Art. 7.2: in the inbox < 1 s)",
+        "",
+        f"Workers stopped (SIGSTOP, {b['pause_attempts']} retries to stop them outside a "
+        f"transaction) while {fill['accepted']} normal packages were accepted "
+        f"({fill['accepted_per_s']:.1f}/s, {b['connections']} connections, receipt p50 / p99 "
+        f"{_ms(fill['receipt_latency'], 'p50_ms')} / {_ms(fill['receipt_latency'], 'p99_ms')} "
+        f"ms, refused {fill['refused'] or 'none'}); then resumed, and {b['urgent']} urgent "
+        f"packages sent {b['spacing_s']:g} s apart from that moment.",
+        "",
+        f"- urgent submit → available (first listing): p50 / p99 / max "
+        f"{_ms(ua, 'p50_ms')} / {_ms(ua, 'p99_ms')} / {_ms(ua, 'max_ms')} ms; "
+        f"**{b['urgent_under_1s']} of {len(b['urgent_copies'])} under 1 s**"
+        + (f", {b['urgent_not_seen']} never seen" if b["urgent_not_seen"] else ""),
+        f"- urgent, the node's own `available_at` less the submit: p50 / max "
+        f"{_ms(b['urgent_available_node'], 'p50_ms')} / "
+        f"{_ms(b['urgent_available_node'], 'max_ms')} ms",
+        f"- backlog drain (resume → last backlog copy available, the node's stamps): "
+        f"**{_s(b['backlog_drain_s'])} s** (polled: {_s(b['backlog_drain_s_polled'])} s; "
+        f"last first listing by the takers: {_s(b['backlog_drain_s_observed'])} s)"
+        + ("" if b["backlog_drain_complete"] else
+           f"; NOT drained in the window: {b['backlog_still_queued']} of "
+           f"{b['backlog_copies']} copies still queued"),
+        f"- normal copies, resume → available p50 / p99: {_ms(after, 'p50_ms')} / "
+        f"{_ms(after, 'p99_ms')} ms; {b['backlog_copies_taken']} of {b['backlog_copies']} "
+        f"taken, {b['takes_per_s']:.1f} takes/s; peak RSS "
+        f"{b['peak_rss_mb']:.0f} MB",
+        "",
+        "| urgent | sent after resume s | receipt s | submit → available s (node's stamp) |",
+        "|---|---|---|---|",
+    ]
+    for i, u in enumerate(b["urgent_copies"], 1):
+        lines.append(f"| {i} | {u['submitted_after_resume_s']:.2f} | {u['receipt_s']:.2f} | "
+                     f"{_s(u['available_s'])} ({_s(u['available_s_node'])}) |")
+    return lines
+
+
 def chart(path: Path, report: dict[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = report["steps"]
+    if report.get("backlog") and not report["steps"]:
+        _backlog_chart(path, report, plt)
+        return
+    # The open-loop step of `--rate auto` is a rate, not a point on the connections axis.
+    steps = [s for s in report["steps"] if "auto" not in s]
     x = [s["offered_value"] for s in steps]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=80)
     left.plot(x, [s["send"]["accepted_per_s"] for s in steps], "o-", label="accepted/s")
@@ -127,6 +195,26 @@ def chart(path: Path, report: dict[str, Any]) -> None:
     o = report["options"]
     fig.suptitle(f"axis bench: {o['size']}, {o['recipients']} recipient(s), {o['backend']}",
                  fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _backlog_chart(path: Path, report: dict[str, Any], plt: Any) -> None:
+    b = report["backlog"]
+    fig, ax = plt.subplots(figsize=(6, 3.4), dpi=80)
+    got = [u for u in b["urgent_copies"] if u["available_s"] is not None]
+    ax.plot([u["submitted_after_resume_s"] for u in got], [u["available_s"] for u in got],
+            "o", label="urgent: submit → available")
+    ax.axhline(1.0, ls="--", c="grey", label="1 s (Art. 7.2)")
+    if b["backlog_drain_s"] is not None:
+        ax.axvline(b["backlog_drain_s"], ls=":", c="red", label="backlog drained")
+    ax.set_xlabel("submitted, seconds after the workers resumed")
+    ax.set_ylabel("s")
+    ax.legend(fontsize=7)
+    o = report["options"]
+    fig.suptitle(f"axis bench: urgent behind {b['backlog']} normal, {o['size']}, "
+                 f"{o['backend']}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

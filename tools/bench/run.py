@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tools.bench import ceilings, load, node, packages, profile, report, stats
-from tools.bench.options import POSTGRES_RABBIT, REPO
+from tools.bench import backlog, ceilings, load, node, packages, profile, report, stats
+from tools.bench.options import EMBEDDED, POSTGRES_RABBIT, REPO
 
 RSS_MB = 1024 * 1024
 
@@ -31,8 +31,18 @@ def _free_port() -> int:
 
 
 def _steps(args: argparse.Namespace) -> tuple[str, list[tuple[str, float, int, float]]]:
-    """(unit, [(label, x, connections, rate)])."""
+    """(unit, [(label, x, connections, rate)]); a negative rate is a share of the peak
+    accepted/s of the steps before it (`--rate auto`)."""
     conns = [int(c) for c in str(args.concurrency).split(",") if c]
+    if args.backlog:
+        return "connections (closed loop)", []
+    if args.rate == "auto":
+        # The peak first (closed loop), then the open-loop step at a share of it: the
+        # issue's "p99 at 80 % of the peak rate".
+        return "connections (closed loop)", [
+            *((f"{c} conn", float(c), c, 0.0) for c in conns),
+            (f"{args.auto_fraction:.0%} of peak", float(conns[-1]), conns[-1],
+             -float(args.auto_fraction))]
     if args.rate:
         rates = [float(r) for r in str(args.rate).split(",") if r]
         return "offered packages/s (open loop)", [(f"{r:g}/s", r, conns[0], r) for r in rates]
@@ -40,10 +50,13 @@ def _steps(args: argparse.Namespace) -> tuple[str, list[tuple[str, float, int, f
 
 
 def _package_count(args: argparse.Namespace, steps: int) -> int:
+    if args.backlog:
+        return backlog.package_count(int(args.backlog), int(args.backlog_urgent),
+                                     float(args.urgent_share))
     if args.packages:
         return int(args.packages) * steps
     per_s = {"5KB": 150, "360KB": 60, "45MB": 1}[args.size]
-    if args.rate:
+    if args.rate and args.rate != "auto":
         per_s = int(max(float(r) for r in str(args.rate).split(",") if r)) + 1
     return max(int(per_s * args.seconds), 20) * steps
 
@@ -130,7 +143,7 @@ def main(args: argparse.Namespace) -> int:
         "package_bytes": pset.bytes_each, "offered_unit": unit, "capabilities": caps,
         "steps": [], "ceilings": {},
     }
-    per_step = len(pset.packages) // len(steps)
+    per_step = len(pset.packages) // max(len(steps), 1)
     with node.services(args.backend, out) as svc:
         data_dir = out / "var"
         if data_dir.exists():  # a former run's state here would make every send a duplicate
@@ -146,7 +159,21 @@ def main(args: argparse.Namespace) -> int:
         try:
             rep["node"]["idle_cpu_per_s"] = _idle_cpu(n)
             _alive(n)
-            for i, (label, x, conns, rate) in enumerate(steps):
+            if args.backlog:
+                rep["backlog"] = backlog.run(
+                    n, creds, pset, args, out, takers,
+                    svc.database_url or f"sqlite:///{(data_dir / 'axis.sqlite3').resolve()}",
+                    data_dir / "axis.sqlite3" if args.backend == EMBEDDED else None)
+                _alive(n)
+            for i, (step_label, x, conns, step_rate) in enumerate(steps):
+                label, rate, peak = step_label, step_rate, 0.0
+                if step_rate < 0:
+                    peak = max((s["send"]["accepted_per_s"] for s in rep["steps"]),
+                               default=0.0)
+                    if peak <= 0:
+                        raise RuntimeError("--rate auto: no closed-loop step accepted any")
+                    rate = -step_rate * peak
+                    label = f"{rate:.1f}/s open loop ({-step_rate:.0%} of peak {peak:.1f}/s)"
                 chunk = list(pset.packages[i * per_step:(i + 1) * per_step])
                 print(f"axis bench: step {label} ({len(chunk)} packages ready)…",
                       file=sys.stderr)
@@ -178,6 +205,9 @@ def main(args: argparse.Namespace) -> int:
                 r["peak_rss_mb"] = max((node.peak_rss_bytes(p) for p in pids), default=0) / RSS_MB
                 r["peak_rss_mb_by_process"] = {f"{pids[p]}:{p}": node.peak_rss_bytes(p) / RSS_MB
                                                for p in pids}
+                if step_rate < 0:
+                    r["auto"] = {"peak_accepted_per_s": peak, "fraction": -step_rate}
+                    rep["at_fraction_of_peak"] = at_fraction(r)
                 rep["steps"].append(r)
                 _alive(n)
         finally:
@@ -193,6 +223,21 @@ def main(args: argparse.Namespace) -> int:
         print(f"ratio {k}: {v:.3f}")
     print(f"axis bench: report in {out}", file=sys.stderr)
     return 0
+
+
+def at_fraction(r: dict[str, Any]) -> dict[str, Any]:
+    """The open-loop step of `--rate auto`: its rate and the p99s, latency counted from
+    each package's scheduled moment (tools/bench/load.py)."""
+    return {
+        "peak_accepted_per_s": r["auto"]["peak_accepted_per_s"],
+        "fraction": r["auto"]["fraction"], "offered_per_s": r["rate"],
+        "accepted_per_s": r["send"]["accepted_per_s"],
+        "receipt_p99_ms": r["send"]["receipt_latency"].get("p99_ms"),
+        "available_p99_ms": r["take"]["available_latency"].get("p99_ms"),
+        "receipt_p50_ms": r["send"]["receipt_latency"].get("p50_ms"),
+        "available_p50_ms": r["take"]["available_latency"].get("p50_ms"),
+        "refused": r["send"]["refused"],
+    }
 
 
 def run_ceilings(args: argparse.Namespace, pset: packages.PackageSet, out: Path,
