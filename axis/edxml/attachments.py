@@ -201,11 +201,53 @@ def inspect(
 
     Findings come without a location; the caller, which has the element, adds it.
     """
-    findings: list[Finding] = []
     try:
         data = decode_base64(text)
     except ValueError as exc:
         return None, [errors.BASE64_INVALID.finding(str(exc))]
+    return _judged(data, len(data), hashlib.sha256(data).hexdigest(), content_type, limits)
+
+
+_RUN_CHUNK = 1 << 20
+
+
+def inspect_run(
+    run: memoryview, content_type: str, limits: EdxmlSettings, *, keep_data: bool = False
+) -> tuple[Inspected | None, list[Finding]]:
+    """`inspect` for a base64 run left out of the tree (`safexml.Lifted`: base64
+    characters and spaces, a multiple of 4, padding only at the end, so exactly what
+    `decode_base64` accepts). Decoded and hashed in chunks: the decoded attachment is
+    never held whole (issue 9) unless it must be: a zip is opened, `keep_data` keeps it.
+    """
+    head = b""
+    size = 0
+    digest = hashlib.sha256()
+    carry = b""
+    for i in range(0, len(run), _RUN_CHUNK):
+        piece = carry + run[i:i + _RUN_CHUNK].tobytes().translate(None, b" \t\n")
+        cut = len(piece) // 4 * 4
+        part = binascii.a2b_base64(piece[:cut])
+        carry = piece[cut:]
+        digest.update(part)
+        size += len(part)
+        if len(head) < _SNIFF:
+            head += part[:_SNIFF - len(head)]
+    if carry:  # cannot happen for a run safexml lifted; refused like decode_base64 would
+        return None, [errors.BASE64_INVALID.finding(
+            "characters outside the base64 alphabet or misplaced padding")]
+    if keep_data or sniff(head) == "zip":
+        data = binascii.a2b_base64(run)
+        return _judged(data, size, digest.hexdigest(), content_type, limits)
+    return _judged(head, size, digest.hexdigest(), content_type, limits, keep=False)
+
+
+def _judged(
+    data: bytes, size: int, sha256: str, content_type: str, limits: EdxmlSettings, *,
+    keep: bool = True,
+) -> tuple[Inspected | None, list[Finding]]:
+    """The real type of decoded bytes (`data`: all of them, or with `keep=False` the
+    first `_SNIFF`, enough for any type but a zip) judged against the declared one."""
+    findings: list[Finding] = []
     detected = sniff(data[:_SNIFF])
     entries: tuple[ZipEntry, ...] = ()
     if detected == "zip":
@@ -222,10 +264,10 @@ def inspect(
     if judged is not None:
         findings.append(judged)
     info = Inspected(
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        size=size,
+        sha256=sha256,
         detected_type=detected,
         entries=entries,
-        data=data,
+        data=data if keep else b"",
     )
     return info, findings

@@ -8,7 +8,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from lxml import etree
 
@@ -18,6 +18,9 @@ from axis.edxml.markup import has_markup, is_strict
 from axis.edxml.xmltree import _NS_LEN, ascii_int, element_path, line_of
 from axis.errors import Code, Finding
 from axis.settings import EdxmlSettings
+
+if TYPE_CHECKING:
+    from axis.edxml.safexml import Lifted
 
 Element = etree._Element
 T = TypeVar("T")
@@ -49,6 +52,8 @@ class FieldReader:
         self.limits = limits
         self.keep_data = keep_data
         self.release_text = release_text
+        # Attachment texts the parser left in the package bytes (safexml.parse_lifted).
+        self.lifted: Lifted | None = None
         self.findings: list[Finding] = []
 
     # --- small helpers ---------------------------------------------------------------

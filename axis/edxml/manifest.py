@@ -108,6 +108,14 @@ class ManifestReader(FieldReader):
                     target.content_type, target.detected_type, allowed), name_el)
 
     # --- the attachments -----------------------------------------------------------------
+    def _inspect(self, enc: Element, encoded: str,
+                 content_type: str) -> tuple[att.Inspected | None, list[Finding]]:
+        if self.release_text:
+            # The tree's copy of the base64 goes as soon as Python holds its own, so a
+            # large attachment never sits in memory three times (tree, str, bytes).
+            enc.text = None
+        return att.inspect(encoded, content_type, self.limits)
+
     def attachments(self, box: Element | None) -> tuple[Attachment, ...]:
         if box is None:
             return ()
@@ -133,11 +141,12 @@ class ManifestReader(FieldReader):
                 out.append(meta)
                 continue
             encoded = self.raw_text(enc)  # one text node, or markup_in_field
-            if self.release_text:
-                # The tree's copy of the base64 goes as soon as Python holds its own, so a
-                # large attachment never sits in memory three times (tree, str, bytes).
-                enc.text = None
-            info, found = att.inspect(encoded, content_type, self.limits)
+            if self.lifted is not None and encoded in self.lifted.spans:
+                # Left in the package bytes by the parser (safexml.Lifted, issue 9).
+                info, found = att.inspect_run(self.lifted.run(encoded), content_type,
+                                              self.limits, keep_data=self.keep_data)
+            else:
+                info, found = self._inspect(enc, encoded, content_type)
             del encoded
             for f in found:
                 self._locate(f, enc)

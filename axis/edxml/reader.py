@@ -39,6 +39,7 @@ from axis.edxml.model import (
     StatusPackage,
     TraceHeader,
 )
+from axis.edxml.safexml import Lifted
 from axis.edxml.signature_probe import probe_signature
 from axis.edxml.xmltree import (
     ascii_int,
@@ -274,17 +275,19 @@ class Reader(ManifestReader):
 
 def read_tree(
     root: Element | Envelope, limits: EdxmlSettings, *, keep_data: bool = False,
-    release_text: bool = False,
+    release_text: bool = False, lifted: Lifted | None = None,
 ) -> tuple[Package, list[Finding]]:
     """The typed package and every finding (errors and warnings) met while reading.
 
     `release_text` empties each attachment's base64 in the tree once decoded: only for a
-    tree the caller owns and will not read again.
+    tree the caller owns and will not read again. `lifted`: the attachment texts the
+    parser left in the package bytes (`safexml.parse_lifted`), read from there.
     """
     env = root if isinstance(root, Envelope) else open_envelope(root)
     header, body, box, kind, message_header = (
         env.header, env.body, env.box, env.kind, env.message_header)
     reader = Reader(limits, keep_data, release_text)
+    reader.lifted = lifted
     signature = probe_signature(header)
     if kind is Kind.STATUS:
         status = StatusPackage(header=reader.status_header(message_header), signature=signature)

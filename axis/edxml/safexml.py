@@ -10,11 +10,15 @@ as identifiers, names or payloads must be plain text (`markup.py`).
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from lxml import etree
 
 from axis import errors
 from axis.edxml.markup import refuse_markup
+from axis.edxml.model import NS
 from axis.settings import EdxmlSettings
 
 _BOMS_OTHER = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")
@@ -129,3 +133,89 @@ def parse(data: bytes, limits: EdxmlSettings) -> etree._Element:
     # Here, on the sender's own bytes: C14N would drop comments before any later look.
     refuse_markup(root)
     return root
+
+
+# --- large attachments (issue 9) ---------------------------------------------------------
+# A base64 run longer than this inside ContentTransferEncoded stays out of the tree.
+LIFT_ABOVE = 256 * 1024
+_CTE = f"{{{NS}}}ContentTransferEncoded"
+_CTE_START = re.compile(rb"<(?:[A-Za-z_][A-Za-z0-9._-]*:)?ContentTransferEncoded(?:\s[^<>]*)?>")
+# Base64 and XML white space without the carriage return (which the parser would turn
+# into a line feed): a run of these is character data wherever it stands, taken 1:1.
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/=\n\t ]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Lifted:
+    """Attachment texts left out of a tree: in the tree, each such ContentTransferEncoded
+    holds a placeholder (letters and digits, then as many line feeds as the text had, so
+    that line numbers stay right); `spans` maps the placeholder to where the text is in
+    `source`, the package bytes.
+
+    Why this is the same document: the text is a run of base64 characters and spaces,
+    none of which is markup or changed by the parser (no `<`, `&`, `]]>`, `--`, `?>`,
+    quote or carriage return), and so is the placeholder. Swapping one for the other
+    therefore changes no boundary of any markup and the run's place in the document;
+    the parse of the swapped bytes is accepted only if each placeholder came out as the
+    whole text of exactly one edXML ContentTransferEncoded and nowhere else.
+    """
+
+    source: bytes
+    spans: Mapping[str, tuple[int, int]]
+
+    def run(self, placeholder: str) -> memoryview:
+        start, end = self.spans[placeholder]
+        return memoryview(self.source)[start:end]
+
+
+def _plain_base64(data: bytes, start: int, end: int) -> bool:
+    """Significant characters a multiple of 4, `=` only as the last one or two: what
+    `attachments.decode_base64` accepts. Anything else is left in the tree, where the
+    usual path finds and reports it."""
+    spaces = sum(data.count(c, start, end) for c in (b" ", b"\t", b"\n"))
+    if (end - start - spaces) % 4:
+        return False
+    pads = data.count(b"=", start, end)
+    if not pads:
+        return True
+    tail = data[max(start, end - 64):end].translate(None, b" \t\n")
+    return pads <= 2 and tail.endswith(b"=" * pads)
+
+
+def parse_lifted(data: bytes, limits: EdxmlSettings) -> tuple[etree._Element, Lifted | None]:
+    """`parse`, with each large attachment's base64 left in `data` instead of being copied
+    into the tree (issue 9: a 45 MB package is held once, not once more per stage).
+    Falls back to `parse` whenever the swap cannot be shown to be the same document."""
+    if len(data) <= LIFT_ABOVE or len(data) > limits.max_package_bytes:
+        return parse(data, limits), None
+    token = uuid.uuid4().hex.upper()
+    spans: dict[str, tuple[int, int]] = {}
+    parts: list[bytes] = []
+    at = 0
+    for start_tag in _CTE_START.finditer(data):
+        start = start_tag.end()
+        if start < at:
+            continue
+        run = _B64_RUN.match(data, start)
+        end = run.end() if run else start
+        if end - start <= LIFT_ABOVE or data[end:end + 1] != b"<" \
+                or not _plain_base64(data, start, end):
+            continue
+        placeholder = f"AXISLIFTED{token}N{len(spans)}X" + "\n" * data.count(b"\n", start, end)
+        spans[placeholder] = (start, end)
+        parts += (data[at:start], placeholder.encode("ascii"))
+        at = end
+    if not spans:
+        return parse(data, limits), None
+    parts.append(data[at:])
+    small = b"".join(parts)
+    del parts
+    try:
+        root = parse(small, limits)
+    except errors.AxisError:
+        return parse(data, limits), None  # the refusal, exactly as without the swap
+    found = [el.text for el in root.iter(_CTE) if el.text in spans]
+    if sorted(found) != sorted(spans) or any(
+            small.count(p.encode("ascii")) != 1 for p in spans):
+        return parse(data, limits), None
+    return root, Lifted(data, spans)

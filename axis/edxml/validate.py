@@ -14,6 +14,7 @@ from lxml import etree
 from axis import errors
 from axis.edxml import reader, rules, safexml
 from axis.edxml.model import Package, ParsedPackage
+from axis.edxml.safexml import Lifted
 from axis.edxml.schema import Schemas
 from axis.errors import Finding, SenderFault, Severity
 from axis.settings import EdxmlSettings
@@ -38,9 +39,11 @@ class Validator:
         self.schemas = schemas or Schemas()
 
     def check_tree(
-        self, root: etree._Element, *, keep_data: bool = False, release_text: bool = False
+        self, root: etree._Element, *, keep_data: bool = False, release_text: bool = False,
+        lifted: Lifted | None = None,
     ) -> CheckResult:
-        """Check an already parsed tree (the trust stage hands over the signed tree)."""
+        """Check an already parsed tree (the trust stage hands over the signed tree, and
+        what its parser lifted out of it: `safexml.parse_lifted`)."""
         try:
             env = reader.open_envelope(root)
         except SenderFault as exc:
@@ -49,8 +52,8 @@ class Validator:
         if found:
             return CheckResult(None, tuple(found), ())
         package, findings = reader.read_tree(
-            env, self.settings, keep_data=keep_data, release_text=release_text
-        )
+            env, self.settings, keep_data=keep_data, release_text=release_text,
+            lifted=lifted)
         findings += rules.cardinality(env.message_header, package)
         findings += rules.package_rules(package)
         errs = tuple(f for f in findings if f.code.severity is Severity.ERROR)

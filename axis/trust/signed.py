@@ -73,6 +73,6 @@ def verify_and_read(
         raise errors.INTERNAL.error(f"admitted a {verdict.state.value} verdict without a tree")
     # The tree is this call's own (parsed by the verifier, read by no one after): each
     # attachment's base64 leaves it as soon as Python holds its own copy (issue 9).
-    result = validator.check_tree(tree, release_text=True)
+    result = validator.check_tree(tree, release_text=True, lifted=verdict.lifted)
     package = Validator.accept(result, raw).package
     return TrustedPackage(replace(package, signature=signature), admission, result)

@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
+from axis.edxml.safexml import Lifted
 from axis.errors import Code
 
 
@@ -79,6 +80,10 @@ class Verdict:
     # Absent or placeholder: the package as received. Nothing in it is signed; it may be
     # read only after policy admitted it (a migration exception for its sender).
     unsigned_root: etree._Element | None = None
+    # Attachment texts the parser left in the package bytes (issue 9): the tree holds a
+    # placeholder for each, the same in `signed_root` (safexml.Lifted says why that is
+    # the same document).
+    lifted: Lifted | None = None
 
     @property
     def verified(self) -> bool:

@@ -135,7 +135,8 @@ def _c14n_text(text: str) -> bytes:
 
 
 def _canonical_into(sink: _Spool, root: Element, *, exclusive: bool, with_comments: bool,
-                    prefixes: list[str] | None, restore: bool) -> None:
+                    prefixes: list[str] | None, restore: bool,
+                    lifted: safexml.Lifted | None = None) -> None:
     """Write the C14N 1.0 form of `root`'s document into `sink`, as lxml would.
 
     libxml2 canonicalises a text node by building its escaped copy in a buffer grown by
@@ -145,18 +146,26 @@ def _canonical_into(sink: _Spool, root: Element, *, exclusive: bool, with_commen
     canonicalised, and the output is written with each marker replaced by its text,
     escaped here chunk by chunk exactly as C14N escapes text. A marker that does not
     come out exactly once (the document contains it already) falls back to lxml alone.
+
+    Texts the parser already left in the package bytes (`lifted`) keep their
+    placeholder: the digest reads the package's run instead (base64 and spaces: nothing
+    C14N escapes), while the spool, from which the signed tree is parsed, keeps the
+    placeholder, so the signed tree has it too.
     """
     token = uuid.uuid4().hex
-    lifted: list[tuple[Element, bytes, str]] = []
+    runs: list[tuple[bytes, memoryview]] = []
+    lifted_here: list[tuple[Element, bytes, str]] = []
     for el in root.iter(etree.Element):
         text = el.text
-        if text is not None and len(text) > _BIG_TEXT:
-            name = f"axis-c14n-{token}-{len(lifted)}"
+        if lifted is not None and text is not None and text in lifted.spans:
+            runs.append((text.encode("ascii"), lifted.run(text)))
+        elif text is not None and len(text) > _BIG_TEXT:
+            name = f"axis-c14n-{token}-{len(lifted_here)}x"
             el.text = name  # frees the tree's copy: `text` is now the only one
-            lifted.append((el, name.encode("ascii"), text))
+            lifted_here.append((el, name.encode("ascii"), text))
         del text
     tree: Any = etree.ElementTree(root)  # lxml-stubs lack write_c14n's keywords
-    if not lifted:
+    if not lifted_here and not runs:
         tree.write_c14n(sink, exclusive=exclusive, with_comments=with_comments,
                         inclusive_ns_prefixes=prefixes)
         return
@@ -164,23 +173,36 @@ def _canonical_into(sink: _Spool, root: Element, *, exclusive: bool, with_commen
     tree.write_c14n(small, exclusive=exclusive, with_comments=with_comments,
                     inclusive_ns_prefixes=prefixes)
     form = small.getvalue()
-    if any(form.count(marker) != 1 for _, marker, _ in lifted):
-        for el, _, text in lifted:
+    if any(form.count(marker) != 1 for _, marker, _ in lifted_here) or any(
+            form.count(marker) != 1 for marker, _ in runs):
+        for el, _, text in lifted_here:
             el.text = text
-        lifted.clear()
+        lifted_here.clear()
+        if runs:  # cannot be: parse_lifted checked its placeholders are unique
+            raise InvalidInput("a lifted attachment's placeholder is not unique")
         tree.write_c14n(sink, exclusive=exclusive, with_comments=with_comments,
                         inclusive_ns_prefixes=prefixes)
         return
+    # Both kinds of placeholder, in the order they come in the canonical form.
+    order = sorted([(form.index(m), m, None, r) for m, r in runs]
+                   + [(form.index(m), m, (el, t), None) for el, m, t in lifted_here],
+                   key=lambda item: item[0])
+    lifted_here.clear()
     at = 0
-    while lifted:
-        el, marker, text = lifted.pop(0)
-        found = form.index(marker, at)
+    for found, marker, own, run in order:
         sink.write(form[at:found])
-        for i in range(0, len(text), _TEXT_CHUNK):
-            sink.write(_c14n_text(text[i:i + _TEXT_CHUNK]))
+        if run is not None:
+            for i in range(0, len(run), _TEXT_CHUNK):
+                sink.hash_only(run[i:i + _TEXT_CHUNK])
+            sink.spool_only(marker)
+        elif own is not None:
+            el, text = own
+            for i in range(0, len(text), _TEXT_CHUNK):
+                sink.write(_c14n_text(text[i:i + _TEXT_CHUNK]))
+            el.text = text if restore else None
+            del text
         at = found + len(marker)
-        el.text = text if restore else None
-        del text
+    del order
     sink.write(form[at:])
 
 
@@ -194,7 +216,14 @@ class _Spool:
         self._file: IO[bytes] | None = None
 
     def write(self, data: bytes) -> int:
+        self.hash_only(data)
+        self.spool_only(data)
+        return len(data)
+
+    def hash_only(self, data: bytes | memoryview) -> None:
         self._hash.update(data)
+
+    def spool_only(self, data: bytes) -> None:
         if self._mem is not None:
             self._mem.write(data)
             if self._mem.tell() > _SPOOL_IN_MEMORY:
@@ -206,7 +235,6 @@ class _Spool:
                 self._mem = None
         elif self._file is not None:
             self._file.write(data)
-        return len(data)
 
     def digest(self) -> bytes:
         out: bytes = self._hash.digest()
@@ -247,10 +275,12 @@ class _OwnTreeVerifier(XMLVerifier):
     The reference check is streamed (`_verify_reference`).
     """
 
-    def __init__(self, *, spool_dir: Path | None = None, release_root: bool = False) -> None:
+    def __init__(self, *, spool_dir: Path | None = None, release_root: bool = False,
+                 lifted: safexml.Lifted | None = None) -> None:
         super().__init__()
         self.spool_dir = spool_dir
         self.release_root = release_root
+        self.lifted = lifted
 
     def get_root(self, data: object) -> object:
         if isinstance(data, etree._Element) and data.getparent() is None:
@@ -288,7 +318,8 @@ class _OwnTreeVerifier(XMLVerifier):
         sink = _Spool(_DIGESTS[digest_alg](), self.spool_dir)
         try:
             _canonical_into(sink, root, exclusive=exclusive, with_comments=with_comments,
-                            prefixes=prefixes, restore=not self.release_root)
+                            prefixes=prefixes, restore=not self.release_root,
+                            lifted=self.lifted)
             if self.release_root:
                 # The original tree is no longer needed: free it before the signed copy
                 # is parsed, so that the two are never held together.
@@ -383,13 +414,16 @@ class Verifier:
     # --- the stage ----------------------------------------------------------------------
     def verify(self, raw: bytes, at: datetime) -> Verdict:
         """Bytes that are no XML package raise the parser's `edxml.*` error."""
-        return self.verify_tree(safexml.parse(raw, self.limits), at, release=True)
+        root, lifted = safexml.parse_lifted(raw, self.limits)
+        return self.verify_tree(root, at, release=True, lifted=lifted)
 
-    def verify_tree(self, root: Element, at: datetime, *, release: bool = False) -> Verdict:
+    def verify_tree(self, root: Element, at: datetime, *, release: bool = False,
+                    lifted: safexml.Lifted | None = None) -> Verdict:
         """`root` must come from `safexml.parse` and is not read again by anyone after a
         signature was verified: the enveloped transform is applied to it in place, and
         with `release` its content is dropped once digested (issue 9: the original and
-        the signed tree of a large package are never held together)."""
+        the signed tree of a large package are never held together). `lifted`: what
+        `safexml.parse_lifted` left out of `root`, handed on in the verdict."""
         at = as_vietnam(at)
         header, _, _ = reader.envelope_parts(root)
         state = probe_signature(header)
@@ -399,9 +433,10 @@ class Verifier:
                     "an xmldsig Signature outside its place (last child of edXMLHeader)"))
             if state is SignatureState.ABSENT:
                 return Verdict(State.ABSENT, errors.SIGNATURE_ABSENT, "no signature",
-                               unsigned_root=root)
+                               unsigned_root=root, lifted=lifted)
             return Verdict(State.PLACEHOLDER, errors.SIGNATURE_PLACEHOLDER,
-                           "placeholder signature (spec §6)", unsigned_root=root)
+                           "placeholder signature (spec §6)", unsigned_root=root,
+                           lifted=lifted)
         signer: SignerInfo | None = None
         try:
             shape = structure.check(root, header, self.profile)
@@ -411,7 +446,8 @@ class Verifier:
             chain = self.chains.validate(leaf, at, fp=fp)
             revocation = (self.crls.check(chain, at) if self.crls is not None
                           else Revocation.UNCHECKED)
-            signed_root = self._verify_signature(root, leaf, at, release=release)
+            signed_root = self._verify_signature(root, leaf, at, release=release,
+                                                 lifted=lifted)
             sender = sender_of(signed_root)
             if not sender:
                 raise errors.SIGNER_NOT_SENDER.error("the signed package names no sender")
@@ -432,6 +468,7 @@ class Verifier:
             signer=replace(signer, agency_id=sender),
             revocation=revocation,
             signed_root=signed_root,
+            lifted=lifted,
         )
 
     # --- steps --------------------------------------------------------------------------
@@ -473,10 +510,12 @@ class Verifier:
                 f"RSA key of {known.rsa_bits} bits < {self.profile.min_rsa_bits}")
 
     def _verify_signature(self, root: Element, leaf: x509.Certificate, at: datetime, *,
-                          release: bool = False) -> Element:
+                          release: bool = False,
+                          lifted: safexml.Lifted | None = None) -> Element:
         config = replace(self._config, verification_time=at.astimezone(UTC))
         try:
-            result = _OwnTreeVerifier(spool_dir=self.spool_dir, release_root=release).verify(
+            result = _OwnTreeVerifier(spool_dir=self.spool_dir, release_root=release,
+                                      lifted=lifted).verify(
                 root, x509_cert=leaf, expect_config=config, parser=hardened_parser())
         except (SignXMLException, etree.LxmlError, ValueError, TypeError) as exc:
             # InvalidDigest (content altered), InvalidSignature (value wrong), schema of
