@@ -16,7 +16,7 @@ def test_bench_smoke_run_writes_its_report(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     run = subprocess.run(
         [sys.executable, "-m", "adapters.cli", "bench", "--seconds", "2", "--packages", "30",
-         "--concurrency", "2", "--ceilings", "null", "--ceiling-seconds", "1",
+         "--concurrency", "2", "--rate", "auto", "--ceilings", "null", "--ceiling-seconds", "1",
          "--drain-seconds", "60", "--cache", str(tmp_path / "cache"), "--out", str(out)],
         check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -25,7 +25,11 @@ def test_bench_smoke_run_writes_its_report(tmp_path: Path) -> None:
                 "package_bytes", "capabilities"):
         assert key in report, key
     assert "loadavg_start" in report["machine"] and "loadavg_end" in report["machine"]
-    (step,) = report["steps"]
+    # --rate auto: the closed-loop step, then one open loop at 80 % of its accepted/s.
+    step, open_loop = report["steps"]
+    assert open_loop["rate"] == 0.8 * step["send"]["accepted_per_s"] > 0
+    for key in ("peak_accepted_per_s", "offered_per_s", "receipt_p99_ms", "available_p99_ms"):
+        assert key in report["at_fraction_of_peak"], key
     assert step["send"]["accepted"] > 0, step["send"]
     for key in ("accepted_per_s", "copies_per_s", "receipt_latency", "refused"):
         assert key in step["send"], key
@@ -36,6 +40,7 @@ def test_bench_smoke_run_writes_its_report(tmp_path: Path) -> None:
     assert report["ceilings"]["null_http"]["send"]["accepted"] > 0
     assert "node/null_http" in report["ratios"]
     assert (out / "summary.md").read_text().startswith("# axis bench")
+    assert "## Open loop at 80% of the peak" in (out / "summary.md").read_text()
     assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "ratio node/null_http" in run.stdout
 

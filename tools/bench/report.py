@@ -68,6 +68,11 @@ def markdown(report: dict[str, Any]) -> str:
             f"{s['cpu']['ms_per_accepted_total']:.1f}, net of idle "
             f"{s['cpu']['ms_per_accepted_net_of_idle']:.1f}) | "
             f"{s['peak_rss_mb']:.0f} |")
+    problems = report["node"].get("log_problems")
+    if problems:
+        lines += ["", "The node's logs: warnings and errors (a service restarted by someone else "
+                  "on a shared machine shows here):", ""]
+        lines += [f"- {n} × {k}" for k, n in sorted(problems.items(), key=lambda kv: -kv[1])[:12]]
     if report.get("at_fraction_of_peak"):
         lines += ["", *_at_fraction(report["at_fraction_of_peak"])]
     if report.get("backlog"):

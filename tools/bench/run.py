@@ -213,6 +213,7 @@ def main(args: argparse.Namespace) -> int:
         finally:
             n.stop()
             shutil.rmtree(data_dir, ignore_errors=True)  # the report is what stays
+            rep["node"]["log_problems"] = log_problems(out)
     rep["ceilings"] = run_ceilings(args, pset, out, _ceilings(args))
     rep["machine"]["loadavg_end"] = _load()
     if (out / "profile.txt").is_file():
@@ -223,6 +224,23 @@ def main(args: argparse.Namespace) -> int:
         print(f"ratio {k}: {v:.3f}")
     print(f"axis bench: report in {out}", file=sys.stderr)
     return 0
+
+
+def log_problems(out: Path) -> dict[str, int]:
+    """Warnings and errors in the node's logs, counted by the start of their event: on a
+    shared machine a broker or database restarted by someone else shows up here."""
+    got: dict[str, int] = {}
+    for log in sorted(out.glob("node-*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("level") in ("warning", "error",
+                                                                  "critical"):
+                key = f"{log.stem} {entry['level']}: {str(entry.get('event', ''))[:60]}"
+                got[key] = got.get(key, 0) + 1
+    return got
 
 
 def at_fraction(r: dict[str, Any]) -> dict[str, Any]:
