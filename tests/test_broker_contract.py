@@ -353,3 +353,115 @@ def test_memory_broker_is_thread_safe() -> None:
     for thread in consumers:
         thread.join()
     assert sorted(seen) == sorted(msg(n).delivery_id for n in range(2000))
+
+
+# --- consuming: subscribe, receive, ack_many (the worker's way, issue 9) -------------------
+
+def receive_n(broker: BrokerPort, n: int, batch: int = 500, *,
+              ack: bool = False) -> list[ReceivedMessage]:
+    """Receive until `n` messages came (bounded by WAIT_S), in batches of `batch`; with
+    `ack`, each batch is acked as it comes (more than the prefetch needs it)."""
+    got: list[ReceivedMessage] = []
+
+    def more() -> bool:
+        batch_got = broker.receive(min(batch, n - len(got)), 0.2)
+        if ack:
+            broker.ack_many(batch_got)
+        got.extend(batch_got)
+        return len(got) >= n
+
+    wait_until(more, timeout_s=WAIT_S, what=f"{n} messages delivered to the subscription")
+    return got
+
+
+def test_urgent_message_leads_the_first_batch_over_2000_normal_ones(
+    broker: BrokerPort,
+) -> None:
+    """Art. 7.2 on the consuming path: 2,000 normal copies wait, then one urgent one; the
+    consumer's first batch starts with the urgent copy."""
+    for start in range(0, 2000, 500):
+        broker.publish_batch([msg(n) for n in range(start, start + 500)])
+    broker.publish_batch([msg(2000, priority=Priority.URGENT)])
+    broker.subscribe([A])
+    first = broker.receive(500, WAIT_S)
+    assert first and first[0].message.delivery_id == msg(2000).delivery_id
+    broker.ack_many(first)
+    rest = receive_n(broker, 2001 - len(first), ack=True)
+    assert sorted(r.message.delivery_id for r in first + rest) == sorted(
+        msg(n).delivery_id for n in range(2001))
+
+
+def test_urgent_published_during_a_backlog_overtakes_what_waits(broker: BrokerPort) -> None:
+    """An urgent copy published while the consumer works through a backlog overtakes what
+    still waits in the queue: with 200 in flight (the prefetch) and 50 of them received,
+    100 normal copies wait in the queue when it is published."""
+    broker.publish_batch([msg(n) for n in range(300)])
+    broker.subscribe([A])
+    first = receive_n(broker, 50, batch=50)
+    broker.publish_batch([msg(300, priority=Priority.FLASH)])
+    broker.ack_many(first)
+    rest = receive_n(broker, 251, ack=True)
+    ids = [r.message.delivery_id for r in rest]
+    urgent_at = ids.index(msg(300).delivery_id)
+    assert len(rest) - urgent_at - 1 >= 100  # the queued backlog came after it
+
+
+def test_ack_many_settles_a_batch_and_nothing_else(backend: Backend) -> None:
+    """A batch acked together is gone for good; what was received and not acked comes
+    back after consumer loss (multiple=True never settles more than the batch)."""
+    broker = backend.broker
+    broker.ensure_agency(A)
+    broker.publish_batch([msg(n, priority=Priority.URGENT if n % 2 else Priority.NORMAL)
+                          for n in range(20)])
+    broker.subscribe([A])
+    got = receive_n(broker, 20)
+    # Urgent first, then normal: settle the normal half only (not a prefix of the tags).
+    assert [r.message.priority for r in got] == [Priority.URGENT] * 10 + [Priority.NORMAL] * 10
+    broker.ack_many(got[10:])
+    survivor = backend.lose_consumer(broker)
+    survivor.subscribe([A])
+    again = receive_n(survivor, 10)
+    assert sorted(r.message.delivery_id for r in again) == sorted(
+        r.message.delivery_id for r in got[:10])
+    survivor.ack_many(again)
+    assert survivor.receive(10, 0.2) == []
+    assert survivor.depth(A) == 0
+
+
+def test_subscription_follows_the_agency_list(broker: BrokerPort) -> None:
+    """A newly listed agency is consumed (its queue declared if needed); a dropped one is
+    no longer: its messages wait in its queue."""
+    broker.subscribe([A])
+    broker.publish_batch([msg(1, B)])
+    assert broker.receive(10, 0.2) == []
+    broker.subscribe([A, B])
+    [got] = receive_n(broker, 1)
+    assert got.message == msg(1, B)
+    broker.ack_many([got])
+    broker.subscribe([A])
+    broker.publish_batch([msg(2, B)])
+    assert broker.receive(10, 0.3) == []
+    wait_until(lambda: broker.depth(B) == 1, timeout_s=WAIT_S, what="B's copy waits")
+
+
+def test_interrupt_ends_a_waiting_receive(broker: BrokerPort) -> None:
+    broker.subscribe([A])
+    waiting = threading.Thread(target=broker.receive, args=(10, 60.0), daemon=True)
+    waiting.start()
+    broker.interrupt()
+    waiting.join(timeout=WAIT_S)
+    assert not waiting.is_alive()
+
+
+def test_receive_returns_as_soon_as_a_message_is_delivered(broker: BrokerPort) -> None:
+    broker.subscribe([A])
+    got: list[ReceivedMessage] = []
+    waiting = threading.Thread(target=lambda: got.extend(broker.receive(10, 60.0)),
+                               daemon=True)
+    waiting.start()
+    broker_publisher = broker  # same object: publishing from another thread is serialised
+    broker_publisher.publish_batch([msg(7)])
+    waiting.join(timeout=WAIT_S)
+    assert not waiting.is_alive()
+    assert [r.message for r in got] == [msg(7)]
+    broker.ack_many(got)
