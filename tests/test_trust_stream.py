@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from exchange_support import T0, UBND, TestNode, make_pki, start_node
 from lxml import etree
 
 from axis import errors
@@ -25,8 +26,8 @@ from axis.edxml.model import (
 from axis.edxml.writer import build
 from axis.settings import EdxmlSettings, Settings, TrustSettings
 from axis.trust import setup, verify
+from axis.trust.sign import NodeSigner
 from axis.trust.verify import _canonical_into, _Spool
-from tests.exchange_support import T0, UBND, TestNode, make_pki, start_node
 
 BIG = "QUJD" * 100_000  # 400 000 characters: above the lifting threshold
 
@@ -88,16 +89,20 @@ def test_spool_goes_to_a_file_past_the_threshold(tmp_path: Path) -> None:
 def large_document(node: TestNode, size: int) -> bytes:
     """A document from UBND with one PDF attachment of about `size` bytes encoded, signed
     with UBND's real key."""
+    return signed_large_document(node.signer(UBND), size)
+
+
+def signed_large_document(signer: NodeSigner, size: int) -> bytes:
     pdf = b"%PDF-1.4\n" + bytes(range(256)) * (size * 3 // 4 // 256) + b"\n%%EOF\n"
     package = DocumentPackage(
         header=DocumentHeader(
             sender=Organ(UBND), recipients=(Organ("000.00.02.H37"),),
             document_id=f"{UBND},2026/11/24,9/UBND-VP", code=DocCode("9", "UBND-VP"),
-            promulgation_date=node.clock.now().date(), subject="Văn bản lớn"),
+            promulgation_date=T0.date(), subject="Văn bản lớn"),
         references=(Reference("a1", "application/pdf", "lon.pdf"),),
         attachments=(Attachment("a1", "lon.pdf", "application/pdf", data=pdf),),
     )
-    return node.signer(UBND).sign(build(package))
+    return signer.sign(build(package))
 
 
 # A large signed package through the whole trust stage, in a process of its own so that
@@ -109,7 +114,8 @@ _PROBE = textwrap.dedent("""
     from pathlib import Path
     from axis.settings import Settings, TrustSettings
     from axis.trust import setup
-    from tests.exchange_support import T0
+    sys.path.insert(0, "tests")
+    from exchange_support import T0
 
     def rss(key):
         for line in open("/proc/self/status"):

@@ -16,16 +16,20 @@ FastAPI runs them in its thread pool, since the exchange and the store block.
 from __future__ import annotations
 
 import re
+import tempfile
 import urllib.parse
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from pathlib import Path
+from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from adapters.rest.auth import SECURITY, Authenticated, authenticated
+from adapters.rest.auth import SECURITY, SPOOL_ABOVE, Authenticated, Body, authenticated
 from adapters.rest.errors import responses
 from axis import errors
 from axis.app.agency import AgencyOperations
@@ -191,17 +195,24 @@ def router() -> APIRouter:
         """Send a document or a status package (Art. 7.1: signed; the signed sender must
         be the authenticated agency or one of its child units)."""
         ops = operations_of(request)
+        body = auth.body
+        spool_dir = request.app.state.agency_auth.spool_dir
         try:
-            raw, form_type = package_of(request.headers.get("content-type", ""), auth.body)
+            raw, form_type = package_of(request.headers.get("content-type", ""), body,
+                                        spool_dir)
             given = [t for t in (messageType, messagetype, form_type) if t is not None]
             if len(given) > 1:  # query, header and form field: one of them, not a vote
                 raise errors.API_DUPLICATE_PARAMETER.error(
                     "messageType: give it once (query, header or form field)")
         except SenderFault as exc:  # refused while decoding: journaled all the same
-            ops.refused(exc, auth.body)
+            ops.refused(exc, body.read())
             raise
         declared = Kind(given[0]) if given else None
-        return receipt_out(ops.send(auth.caller, raw, declared, received=auth.body))
+        # `received` is read only to journal a package refused for its size; a spooled
+        # body is not read whole a second time unless that refusal is coming (issue 9).
+        received = (body.small if body.spool is None
+                    else body.read() if len(raw) > ops.max_package_bytes else None)
+        return receipt_out(ops.send(auth.caller, raw, declared, received=received))
 
     @api.get("/syncReceivedEdocList", response_model=InboxPage,
              responses=responses(*AUTH_ERRORS), openapi_extra=extra)
@@ -243,7 +254,13 @@ def router() -> APIRouter:
             headers["X-Axis-Delivered-At"] = iso(delivery.delivered_at)
         if delivery.effective_at is not None:
             headers["X-Axis-Effective-At"] = iso(delivery.effective_at)
-        return Response(copy.raw, media_type="application/xml", headers=headers)
+        if len(copy.raw) <= SPOOL_ABOVE:
+            return Response(copy.raw, media_type="application/xml", headers=headers)
+        # Written in slices, each awaited: handed whole to the server, a 45 MB package
+        # was copied again into the socket's send buffer (issue 9).
+        headers["Content-Length"] = str(len(copy.raw))
+        return StreamingResponse(_slices(copy.raw), media_type="application/xml",
+                                 headers=headers)
 
     # The JSON body is parsed here from the size-capped buffer the authentication read: a
     # declared body parameter would make FastAPI read the whole body, uncapped, before
@@ -256,7 +273,7 @@ def router() -> APIRouter:
         """The recipient system's own state of its copy (processing, done, fail). Business
         statuses (01–16) travel as status packages through sendEdoc."""
         try:
-            body = UpdateStatusIn.model_validate_json(auth.body)
+            body = UpdateStatusIn.model_validate_json(auth.body.read())
         except ValidationError as exc:
             raise errors.API_INVALID_REQUEST.error(
                 "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
@@ -284,6 +301,11 @@ def router() -> APIRouter:
         return agency_list_out(operations_of(request).agencies(auth.caller))
 
     return api
+
+
+def _slices(raw: bytes, size: int = 256 * 1024) -> Iterator[bytes]:
+    for i in range(0, len(raw), size):
+        yield raw[i:i + size]
 
 
 def instant(name: str, text: str | None) -> datetime | None:
@@ -330,11 +352,16 @@ def agency_list_out(view: AgencyView) -> AgencyList:
         for a in view.agencies])
 
 
-def package_of(content_type: str, body: bytes) -> tuple[bytes, MessageType | None]:
+def package_of(content_type: str, body: Body | bytes,
+               spool_dir: Path | None = None) -> tuple[bytes, MessageType | None]:
     """The package from a multipart upload (`edocFile`, optional `messageType` field)
-    or the raw body; `edxml.empty` when there is none."""
+    or the raw body; `edxml.empty` when there is none. Either way the package is one
+    bytes object read once: a large part goes through a spool file, not a buffer that
+    is then copied (issue 9)."""
+    if isinstance(body, bytes):
+        body = Body(len(body), "", small=body)
     if content_type.lower().startswith("multipart/"):
-        parts = multipart_fields(content_type, body)
+        parts = multipart_fields(content_type, body.chunks(), spool_dir)
         raw = parts.get("edocFile", b"")
         declared = parts.get("messageType", b"").decode("ascii", "replace").strip()
         if declared and declared not in ("edoc", "status"):
@@ -342,13 +369,44 @@ def package_of(content_type: str, body: bytes) -> tuple[bytes, MessageType | Non
         form_type: MessageType | None = (
             "edoc" if declared == "edoc" else "status" if declared == "status" else None)
     else:
-        raw, form_type = body, None
-    if not raw.strip():
+        raw, form_type = body.read(), None
+    if not raw or raw.isspace():  # bytes.strip() would copy a large package
         raise errors.EMPTY.error("send the package as the body or as multipart edocFile")
     return raw, form_type
 
 
-def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+class _PartSink:
+    """One part's bytes: in memory, then in an unnamed file past `SPOOL_ABOVE`."""
+
+    def __init__(self, spool_dir: Path | None) -> None:
+        self._dir = spool_dir
+        self._mem: bytearray | None = bytearray()
+        self._file: IO[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._mem is None:
+            assert self._file is not None
+            self._file.write(data)
+            return
+        self._mem += data
+        if len(self._mem) > SPOOL_ABOVE:
+            if self._dir is not None:
+                self._dir.mkdir(parents=True, exist_ok=True)
+            self._file = tempfile.TemporaryFile(prefix="part-", dir=self._dir)  # noqa: SIM115
+            self._file.write(self._mem)
+            self._mem = None
+
+    def value(self) -> bytes:
+        if self._mem is not None:
+            return bytes(self._mem)
+        assert self._file is not None
+        with self._file:
+            self._file.seek(0)
+            return self._file.read()
+
+
+def multipart_fields(content_type: str, body: Iterable[bytes] | bytes,
+                     spool_dir: Path | None = None) -> dict[str, bytes]:
     """Every named part of a multipart body. A part sendEdoc reads (`READ_ONCE_PARTS`)
     given twice, or a part naming itself twice, is refused (`api.duplicate_parameter`):
     which one the node would pick is exactly what a sender and a reviewer may disagree
@@ -362,10 +420,11 @@ def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
             "multipart boundary: 1 to 70 characters (RFC 2046 §5.1.1)")
     fields: dict[str, bytes] = {}
     header: dict[str, bytearray] = {"field": bytearray(), "value": bytearray()}
-    current: dict[str, Any] = {"name": None, "data": bytearray(), "dispositions": 0}
+    current: dict[str, Any] = {"name": None, "data": _PartSink(spool_dir), "dispositions": 0}
 
     def on_part_begin() -> None:
-        current["name"], current["data"], current["dispositions"] = None, bytearray(), 0
+        current["name"], current["data"], current["dispositions"] = (
+            None, _PartSink(spool_dir), 0)
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         header["field"] += data[start:end]
@@ -385,7 +444,7 @@ def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
         header["field"], header["value"] = bytearray(), bytearray()
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
-        current["data"] += data[start:end]
+        current["data"].write(data[start:end])
 
     def on_part_end() -> None:
         name = current["name"]
@@ -393,14 +452,17 @@ def multipart_fields(content_type: str, body: bytes) -> dict[str, bytes]:
             return
         if name in fields and name in READ_ONCE_PARTS:
             raise errors.API_DUPLICATE_PARAMETER.error(f"multipart field {name} given twice")
-        fields.setdefault(name, bytes(current["data"]))
+        if name not in fields:
+            fields[name] = current["data"].value()
+        current["data"] = None  # a large part is held once: in `fields`
 
     try:
         parser = MultipartParser(boundary, {
             "on_part_begin": on_part_begin, "on_header_field": on_header_field,
             "on_header_value": on_header_value, "on_header_end": on_header_end,
             "on_part_data": on_part_data, "on_part_end": on_part_end})
-        parser.write(body)
+        for chunk in [body] if isinstance(body, bytes) else body:
+            parser.write(chunk)
         parser.finalize()
     except (MultipartParseError, FormParserError) as exc:
         raise errors.API_INVALID_REQUEST.error(f"multipart body: {exc}") from exc

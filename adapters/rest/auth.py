@@ -4,14 +4,23 @@ Every route of the agency router depends on `authenticated`, which runs the core
 (axis/auth/gate.py) around reading the body: the headers and the credential are checked
 before a byte of the body is read, and the body is read into a bounded buffer (413 past
 the cap) because its hash is part of the signature.
+
+A large body (a package with its attachments: up to `edxml.max_package_bytes`) is
+spooled to an unnamed temporary file under the data directory as it arrives, never
+gathered in memory (issue 9); `Body.read` gives it whole once, to whoever needs it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import tempfile
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -43,10 +52,42 @@ SECURITY_SCHEMES: dict[str, Any] = {
 SECURITY: list[dict[str, list[str]]] = [{name: [] for name in SECURITY_SCHEMES}]
 
 
+# Bodies up to this size are held in memory; larger ones are spooled to a file.
+SPOOL_ABOVE = 1 << 20
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A request body, in memory (`small`) or spooled to an unnamed file (`spool`, closed
+    and gone with this object)."""
+
+    size: int
+    sha256: str
+    small: bytes = b""
+    spool: IO[bytes] | None = None
+
+    def read(self) -> bytes:
+        """The whole body: one allocation of its size, read afresh from a spool."""
+        if self.spool is None:
+            return self.small
+        self.spool.seek(0)
+        return self.spool.read()
+
+    def chunks(self) -> Iterator[bytes]:
+        if self.spool is None:
+            for i in range(0, len(self.small), _CHUNK):
+                yield self.small[i:i + _CHUNK]
+            return
+        self.spool.seek(0)
+        while chunk := self.spool.read(_CHUNK):
+            yield chunk
+
+
 @dataclass(frozen=True, slots=True)
 class Authenticated:
     caller: Caller
-    body: bytes
+    body: Body
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +95,7 @@ class AgencyAuth:
     gate: Gate
     body_cap: int
     client_cert_header: str = ""
+    spool_dir: Path | None = None  # None: the system's temporary directory
 
 
 def build_auth(settings: Settings, registry: Registry, clock: Clock,
@@ -68,7 +110,8 @@ def build_auth(settings: Settings, registry: Registry, clock: Clock,
         # Fail closed: requiring certificates with no way to receive them refuses all.
         require_client_cert=r.require_client_cert,
     )
-    return AgencyAuth(gate, r.body_cap(settings.edxml), r.client_cert_header)
+    return AgencyAuth(gate, r.body_cap(settings.edxml), r.client_cert_header,
+                      settings.data_dir / "spool")
 
 
 def request_target(request: Request) -> str:
@@ -99,24 +142,58 @@ def single_valued(request: Request, extra_headers: tuple[str, ...] = ()) -> None
             raise errors.API_DUPLICATE_PARAMETER.error(f"header {name} given twice")
 
 
-async def read_capped(request: Request, cap: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `cap` (never held beyond it).
+async def read_capped(request: Request, cap: int, spool_dir: Path | None = None) -> Body:
+    """The body, refused with 413 as soon as it passes `cap` (never held beyond it),
+    hashed as it arrives; past `SPOOL_ABOVE` bytes it goes to a file, not to memory.
 
     A client that hangs up before the end of its body is the client's doing, refused as
     `api.client_disconnected` (logged as a refusal, not as a fault of the node)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > cap:
         raise errors.TOO_LARGE.error(f"{declared} bytes, the limit is {cap}")
-    buf = bytearray()
+    buf: io.BytesIO | None = io.BytesIO()
+    spool: IO[bytes] | None = None
+    digest = hashlib.sha256()
+    size = 0
     try:
         async for chunk in request.stream():
-            buf += chunk
-            if len(buf) > cap:
+            size += len(chunk)
+            if size > cap:
                 raise errors.TOO_LARGE.error(f"more than {cap} bytes")
+            digest.update(chunk)
+            if spool is not None:
+                spool.write(chunk)
+                continue
+            assert buf is not None
+            buf.write(chunk)
+            if size > SPOOL_ABOVE:
+                spool = _spool_file(spool_dir)
+                spool.write(buf.getbuffer())
+                buf = None
     except ClientDisconnect as exc:
+        if spool is not None:
+            spool.close()
         raise errors.API_CLIENT_DISCONNECTED.error(
-            f"after {len(buf)} of {declared or 'unknown'} bytes") from exc
-    return bytes(buf)
+            f"after {size} of {declared or 'unknown'} bytes") from exc
+    except BaseException:
+        if spool is not None:
+            spool.close()
+        raise
+    if spool is not None:
+        spool.flush()
+        return Body(size, digest.hexdigest(), spool=spool)
+    assert buf is not None
+    return Body(size, digest.hexdigest(), small=buf.getvalue())
+
+
+def _spool_file(directory: Path | None) -> IO[bytes]:
+    """An unnamed file (unlinked at once: nothing is left behind, even by a crash)."""
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+    try:
+        return tempfile.TemporaryFile(prefix="body-", dir=directory)
+    except OSError as exc:
+        raise errors.STORE_UNAVAILABLE.error(f"spooling the request body: {exc}") from exc
 
 
 def client_fingerprint(request: Request, header: str) -> str | None:
@@ -145,11 +222,12 @@ async def authenticated(request: Request) -> Authenticated:
     # The registry's version is read on every request (revocation takes effect at once,
     # Art. 22); database calls leave the event loop.
     caller = await run_in_threadpool(auth.gate.credential, claim)
-    body = await read_capped(request, auth.body_cap)
+    body = await read_capped(request, auth.body_cap, auth.spool_dir)
     fingerprint = client_fingerprint(request, auth.client_cert_header)
+    # The gate hashes the body itself: a spooled one is read for it and let go at once.
     await run_in_threadpool(
         lambda: auth.gate.verify(claim, caller, method=request.method,
-                                 target=request_target(request), body=body,
+                                 target=request_target(request), body=body.read(),
                                  client_cert_fingerprint=fingerprint))
     context.note(agency=caller.agency_id)  # the access line's agency (adapters/logs)
     return Authenticated(caller, body)

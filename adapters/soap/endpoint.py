@@ -96,7 +96,7 @@ async def _call(request: Request, version: SoapVersion) -> Response:
     auth = await authenticated(request)  # the REST dependency: one gate for both edges
     node: Node = request.app.state.node
     agency_auth: AgencyAuth = request.app.state.agency_auth
-    op = envelope.read_operation(auth.body, version, agency_auth.body_cap,
+    op = envelope.read_operation(auth.body.read(), version, agency_auth.body_cap,
                                  node.settings.edxml)
     name = _operation_name(op, version, request)
     context.note(operation=f"soap:{name}")
