@@ -187,13 +187,28 @@ def test_lifted_and_whole_trees_read_the_same_package(tmp_path: Path) -> None:
     b"<e:ContentTransferEncoded>" + b"QQ==" + b"QUJD" * 100_000 + b"</e:ContentTransferEncoded>",
     # not a multiple of 4
     b"<e:ContentTransferEncoded>" + b"QUJD" * 100_000 + b"Q</e:ContentTransferEncoded>",
+    # more content after the run (a comment, then text): the run is not the whole text
+    b"<e:ContentTransferEncoded>" + b"QUJD" * 100_000 + b"<!--c-->QUJD"
+    b"</e:ContentTransferEncoded>",
+    # CDATA after the run
+    b"<e:ContentTransferEncoded>" + b"QUJD" * 100_000 + b"<![CDATA[QUJD]]>"
+    b"</e:ContentTransferEncoded>",
+    # the same run in an attribute-like place: the start tag regex sees a false tag
+    b'<e:y a="<e:ContentTransferEncoded>' + b"QUJD" * 100_000 + b'"/>',
 ])
 def test_what_cannot_be_shown_the_same_is_parsed_whole(shape: bytes) -> None:
     doc = (b'<e:edXML xmlns:e="http://www.mic.gov.vn/TBT/QCVN_102_2016"><e:x>' + shape
            + b"</e:x></e:edXML>")
+    try:
+        whole = etree.tostring(safexml.parse(doc, EdxmlSettings()))
+    except errors.AxisError as exc:  # refused whole: refused the same way lifted
+        with pytest.raises(errors.AxisError) as caught:
+            safexml.parse_lifted(doc, EdxmlSettings())
+        assert caught.value.code is exc.code
+        return
     root, lifted = safexml.parse_lifted(doc, EdxmlSettings())
     assert lifted is None
-    assert etree.tostring(root) == etree.tostring(safexml.parse(doc, EdxmlSettings()))
+    assert etree.tostring(root) == whole
 
 
 def test_a_lifted_tree_keeps_line_numbers() -> None:
@@ -207,3 +222,39 @@ def test_a_lifted_tree_keeps_line_numbers() -> None:
     assert [e.sourceline for e in root.iter()] == [e.sourceline for e in whole.iter()]
     text = root[0].text or ""
     assert bytes(lifted.run(text)) == run
+
+
+def test_a_large_package_with_a_doctype_is_refused_as_before() -> None:
+    """The hardening is the same for a lifted parse: a DOCTYPE (here, billion laughs) is
+    refused before libxml2 sees it, with the same code."""
+    doc = (b'<?xml version="1.0"?><!DOCTYPE e:edXML [<!ENTITY a "aaaaaaaaaa">'
+           b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+           b'<e:edXML xmlns:e="http://www.mic.gov.vn/TBT/QCVN_102_2016">'
+           b"<e:ContentTransferEncoded>" + b"QUJD" * 100_000 + b"</e:ContentTransferEncoded>"
+           b"&b;</e:edXML>")
+    with pytest.raises(errors.AxisError) as lifted:
+        safexml.parse_lifted(doc, EdxmlSettings())
+    with pytest.raises(errors.AxisError) as whole:
+        safexml.parse(doc, EdxmlSettings())
+    assert lifted.value.code is whole.value.code is errors.DOCTYPE_FORBIDDEN
+
+
+def test_a_lifted_zip_is_opened_like_a_whole_one() -> None:
+    """A zip attachment is still opened (its entries judged) when its base64 was lifted."""
+    import base64
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("van-ban.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 2000)
+        zf.writestr("x.bin", bytes(300_000))
+    text = base64.encodebytes(buf.getvalue())
+    run = memoryview(text)
+    from axis.edxml import attachments
+
+    settings = EdxmlSettings()
+    got = attachments.inspect_run(run, "application/zip", settings)
+    want = attachments.inspect(text.decode("ascii"), "application/zip", settings)
+    assert got == want
+    assert got[0] is not None and got[0].entries

@@ -214,7 +214,9 @@ def parse_lifted(data: bytes, limits: EdxmlSettings) -> tuple[etree._Element, Li
         root = parse(small, limits)
     except errors.AxisError:
         return parse(data, limits), None  # the refusal, exactly as without the swap
-    found = [el.text for el in root.iter(_CTE) if el.text in spans]
+    # The placeholder must be ALL of the element's content (no comment, PI or child after
+    # the run), as the whole text is what the reader decodes.
+    found = [el.text for el in root.iter(_CTE) if el.text in spans and len(el) == 0]
     if sorted(found) != sorted(spans) or any(
             small.count(p.encode("ascii")) != 1 for p in spans):
         return parse(data, limits), None
