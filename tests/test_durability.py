@@ -16,6 +16,10 @@ RabbitMQ + PostgreSQL, to keep the suite short on two cores; the restart, disk a
 two-node tests take 400 of them). Each restarted node runs its reconciliation pass at
 start, as `axis serve` does, with a bound of 1 s: it must find nothing the kill stranded.
 
+The same scenarios against a node of several processes (`axis serve --no-background
+--workers 2` and two `axis worker`, issue 9) are in tests/test_durability_fleet.py: its
+processes are the real commands, so kills land by answers read, not inside a named step.
+
 Run: .venv/bin/pytest tests/test_durability.py -s (prints the numbers of each run).
 """
 

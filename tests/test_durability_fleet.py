@@ -475,7 +475,9 @@ def test_fleet_sigkills_lose_and_duplicate_nothing(
               f"{dict(log.faults)}; settled {settle_s:.1f} s after the traffic; losses 0, "
               f"duplicates 0; {elapsed(started)} (processes up after {up_s:.1f} s)")
         assert any(in_flight), "no worker kill landed while copies were in flight"
-        assert log.fault_codes(), "no HTTP kill cut a request"
+        # Requests cut by an HTTP kill (not the 5xx of a race between the two clients).
+        assert any(c.startswith("transport:") for c in log.fault_codes()), (
+            "no HTTP kill cut a request")
 
 
 @pytest.mark.service
