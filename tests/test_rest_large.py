@@ -9,6 +9,7 @@ package is built and signed with a real key here, and sent and taken by the real
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import subprocess
@@ -19,9 +20,11 @@ from typing import Any
 
 import pytest
 from exchange_support import NOI_VU, T0, UBND, make_pki
+from lxml import etree
 from test_trust_stream import signed_large_document
 
 from adapters.client.agency import AgencyClient
+from adapters.soap.envelope import TNS
 from axis.trust.sign import NodeSigner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,9 +68,22 @@ def _ask(proc: subprocess.Popen[str], line: str) -> dict[str, Any]:
     return answer
 
 
-@pytest.mark.parametrize("multipart", [True, False])
+def _send_soap(client: AgencyClient, raw: bytes) -> dict[str, Any]:
+    """sendEdoc over SOAP 1.1, the package base64 in `edoc`, line-wrapped as encoders do."""
+    envelope = (b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>'
+                b'<a:sendEdoc xmlns:a="' + TNS.encode() + b'"><a:edoc>'
+                + base64.encodebytes(raw) + b"</a:edoc></a:sendEdoc></s:Body></s:Envelope>")
+    answer = client.request("POST", "/soap", content=envelope,
+                            headers={"Content-Type": "text/xml; charset=utf-8"})
+    root = etree.fromstring(answer.content, etree.XMLParser(huge_tree=True))
+    field = {etree.QName(e).localname: e.text for e in root.iter() if len(e) == 0}
+    return {"package_sha256": field["package_sha256"],
+            "deliveries": [{"recipient": field["recipient"], "doc_id": field["doc_id"]}]}
+
+
+@pytest.mark.parametrize("edge", ["multipart", "raw", "soap"])
 def test_large_package_accepted_and_taken_in_bounded_memory(tmp_path: Path,
-                                                           multipart: bool) -> None:
+                                                           edge: str) -> None:
     anchors = make_pki(tmp_path / "pki")
     raw = signed_large_document(NodeSigner.from_files(
         tmp_path / "pki" / f"{UBND}.key", tmp_path / "pki" / f"{UBND}.pem"), SIZE)
@@ -83,7 +99,9 @@ def test_large_package_accepted_and_taken_in_bounded_memory(tmp_path: Path,
             return AgencyClient(ready["url"], cred[0], cred[1], timeout=120,
                                 clock=T0.timestamp)
 
-        receipt = client(ready["sender"]).send(raw, multipart=multipart)
+        sender = client(ready["sender"])
+        receipt = (_send_soap(sender, raw) if edge == "soap"
+                   else sender.send(raw, multipart=edge == "multipart"))
         assert receipt["package_sha256"] == hashlib.sha256(raw).hexdigest()
         assert [d["recipient"] for d in receipt["deliveries"]] == [NOI_VU]
         _ask(proc, "deliver")  # or the served node's own delivery loop did it already
@@ -97,6 +115,10 @@ def test_large_package_accepted_and_taken_in_bounded_memory(tmp_path: Path,
         proc.wait(timeout=60)
     # Before issue 9: about 9x the package (body, buffers, four signxml copies, trees,
     # decoded attachment). Now: the package once (the exchange's bytes) and a constant
-    # (~11 MB: libmagic's database, the compiled schemas, decoding chunks).
-    assert growth < len(raw) + 24 * 2**20, (
+    # (~11 MB: libmagic's database, the compiled schemas, decoding chunks): 31 MB for this
+    # one, up to 45 MB as the allocator happens to reuse freed blocks (hence 2x). Over
+    # SOAP the envelope's base64 (4/3 of the package) is held as body bytes, then as a
+    # str, while it is decoded: ~4x the package (before: ~9.5x, 191 MB for this one).
+    allowed = len(raw) * (4 if edge == "soap" else 2) + 24 * 2**20
+    assert growth < allowed, (
         f"peak growth {growth / 2**20:.0f} MB for a {len(raw) / 2**20:.0f} MB package")

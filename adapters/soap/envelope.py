@@ -82,12 +82,13 @@ def declared_action(version: SoapVersion, content_type: str, soap_action: str | 
 
 
 def read_operation(body: bytes, version: SoapVersion, cap: int,
-                   limits: EdxmlSettings) -> etree._Element:
-    """The operation element: the first element child of the Body, in the Axis namespace."""
+                   limits: EdxmlSettings) -> tuple[etree._Element, safexml.Lifted | None]:
+    """The operation element: the first element child of the Body, in the Axis namespace;
+    with what the parser left in `body` (a large `edoc`'s base64, issue 9)."""
     bounded = limits.model_copy(update={"max_package_bytes": cap,
                                         "max_depth": min(limits.max_depth, _ENVELOPE_DEPTH)})
     try:
-        root = safexml.parse(body, bounded)
+        root, lifted = safexml.parse_lifted(body, bounded, element=(TNS, "edoc"))
     except AxisError as exc:
         if exc.code is errors.TOO_LARGE:
             raise
@@ -124,7 +125,7 @@ def read_operation(body: bytes, version: SoapVersion, cap: int,
     if len(elements) != 1 or etree.QName(elements[0]).namespace != TNS:
         raise errors.API_INVALID_REQUEST.error(
             f"the Body must hold one operation element in {TNS}")
-    return elements[0]
+    return elements[0], lifted
 
 
 def _envelope(version: SoapVersion) -> tuple[etree._Element, etree._Element]:

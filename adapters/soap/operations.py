@@ -35,6 +35,7 @@ from axis.app.values import (
 )
 from axis.auth.gate import Caller
 from axis.clock import as_vietnam, iso
+from axis.edxml import attachments as att
 from axis.edxml.model import Kind
 from axis.errors import SenderFault
 from axis.route.model import Receipt, TransportState
@@ -62,8 +63,14 @@ def fields_of(op: etree._Element, allowed: tuple[str, ...]) -> dict[str, str]:
             raise errors.API_DUPLICATE_PARAMETER.error(f"{name.localname} given twice")
         if len(child):
             raise errors.API_INVALID_REQUEST.error(f"{name.localname} must be text")
-        out[name.localname] = (child.text or "").strip()
+        text = child.text or ""
+        # The package (base64, tens of MB) is left unstripped: strip() would copy it, and
+        # decoding skips the white space anyway (issue 9).
+        out[name.localname] = text if name.localname in _UNSTRIPPED else text.strip()
     return out
+
+
+_UNSTRIPPED = frozenset({"edoc"})
 
 
 def _choice(f: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str | None:
@@ -99,6 +106,13 @@ def _when(f: Mapping[str, str], name: str) -> datetime | None:
 
 def _base64(f: Mapping[str, str], name: str) -> bytes:
     # xsd:base64Binary allows whitespace anywhere (line-wrapped encoders).
+    try:
+        # Base64 broken by ASCII white space only (every encoder's): decoded without the
+        # per-line strings and the joined copy that splitting builds (a package is up to
+        # tens of MB, issue 9).
+        return att.decode_base64(f.get(name, ""))
+    except ValueError:
+        pass  # anything else is judged exactly as before
     text = "".join(f.get(name, "").split())
     try:
         return base64.b64decode(text, validate=True)
@@ -186,16 +200,20 @@ def agencies_fields(view: AgencyView) -> dict[str, Any]:
 # --- the operations --------------------------------------------------------------------
 
 def send_edoc(ops: AgencyOperations, caller: Caller, f: Mapping[str, str]) -> etree._Element:
-    received = f.get("edoc", "").encode("utf-8", "replace")
+    def received() -> bytes:  # what the transport carried: encoded only for a refusal
+        return f.get("edoc", "").strip().encode("utf-8", "replace")
+
     try:
         declared = _choice(f, "messageType", _MESSAGE_TYPES)
         raw = _base64(f, "edoc")
-        if not raw.strip():
+        if not raw or raw.isspace():  # bytes.strip() would copy a large package
             raise errors.EMPTY.error("send the package, base64, as edoc")
     except SenderFault as exc:  # refused while decoding: journaled all the same
-        ops.refused(exc, received)
+        ops.refused(exc, received())
         raise
-    receipt = ops.send(caller, raw, Kind(declared) if declared else None, received=received)
+    # `received` is read only to journal a package refused for its size.
+    receipt = ops.send(caller, raw, Kind(declared) if declared else None,
+                       received=received() if len(raw) > ops.max_package_bytes else None)
     return _answer("sendEdoc", receipt_fields(receipt))
 
 

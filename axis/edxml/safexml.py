@@ -9,6 +9,7 @@ as identifiers, names or payloads must be plain text (`markup.py`).
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Mapping
@@ -138,8 +139,7 @@ def parse(data: bytes, limits: EdxmlSettings) -> etree._Element:
 # --- large attachments (issue 9) ---------------------------------------------------------
 # A base64 run longer than this inside ContentTransferEncoded stays out of the tree.
 LIFT_ABOVE = 256 * 1024
-_CTE = f"{{{NS}}}ContentTransferEncoded"
-_CTE_START = re.compile(rb"<(?:[A-Za-z_][A-Za-z0-9._-]*:)?ContentTransferEncoded(?:\s[^<>]*)?>")
+_CTE_LOCAL = "ContentTransferEncoded"
 # Base64 and XML white space without the carriage return (which the parser would turn
 # into a line feed): a run of these is character data wherever it stands, taken 1:1.
 _B64_RUN = re.compile(rb"[A-Za-z0-9+/=\n\t ]*")
@@ -182,17 +182,29 @@ def _plain_base64(data: bytes, start: int, end: int) -> bool:
     return pads <= 2 and tail.endswith(b"=" * pads)
 
 
-def parse_lifted(data: bytes, limits: EdxmlSettings) -> tuple[etree._Element, Lifted | None]:
+@functools.lru_cache(maxsize=8)
+def _start_tag(local: str) -> re.Pattern[bytes]:
+    name = re.escape(local.encode("ascii"))
+    return re.compile(rb"<(?:[A-Za-z_][A-Za-z0-9._-]*:)?" + name + rb"(?:\s[^<>]*)?>")
+
+
+def parse_lifted(
+    data: bytes, limits: EdxmlSettings, *, element: tuple[str, str] = (NS, _CTE_LOCAL),
+) -> tuple[etree._Element, Lifted | None]:
     """`parse`, with each large attachment's base64 left in `data` instead of being copied
     into the tree (issue 9: a 45 MB package is held once, not once more per stage).
-    Falls back to `parse` whenever the swap cannot be shown to be the same document."""
+    Falls back to `parse` whenever the swap cannot be shown to be the same document.
+    `element` (namespace, local name): whose base64 text is lifted; by default edXML's
+    ContentTransferEncoded (the SOAP edge lifts its `edoc` parameter the same way)."""
     if len(data) <= LIFT_ABOVE or len(data) > limits.max_package_bytes:
         return parse(data, limits), None
+    start_tags = _start_tag(element[1])
+    clark = f"{{{element[0]}}}{element[1]}"
     token = uuid.uuid4().hex.upper()
     spans: dict[str, tuple[int, int]] = {}
     parts: list[bytes] = []
     at = 0
-    for start_tag in _CTE_START.finditer(data):
+    for start_tag in start_tags.finditer(data):
         start = start_tag.end()
         if start < at:
             continue
@@ -216,7 +228,7 @@ def parse_lifted(data: bytes, limits: EdxmlSettings) -> tuple[etree._Element, Li
         return parse(data, limits), None  # the refusal, exactly as without the swap
     # The placeholder must be ALL of the element's content (no comment, PI or child after
     # the run), as the whole text is what the reader decodes.
-    found = [el.text for el in root.iter(_CTE) if el.text in spans and len(el) == 0]
+    found = [el.text for el in root.iter(clark) if el.text in spans and len(el) == 0]
     if sorted(found) != sorted(spans) or any(
             small.count(p.encode("ascii")) != 1 for p in spans):
         return parse(data, limits), None
