@@ -56,7 +56,10 @@ class Worker:
     agencies: Callable[[], Iterable[str]]  # whose queues the node consumes (pull mode)
     batch: int = 500
     idle_min_s: float = 0.05
-    idle_max_s: float = 1.0
+    # The longest idle wait. A submission in this process interrupts it (Wake); one in
+    # another process (`axis serve` beside `axis worker`) is relayed by the next pass, so
+    # this bounds its submit → available at low load: one claim query per wait.
+    idle_max_s: float = 0.25
     wake: threading.Event = field(default_factory=Wake)
     relayed: int = 0  # outbox entries published by the last pass
     arrivals: int = 0  # 01s signed and queued by the last pass
