@@ -563,9 +563,17 @@ def test_worker_killed_the_other_keeps_going(
         traffic = Traffic(w, url, expects, [order[0::2], order[1::2]])
         traffic.start()
         try:
-            # The worker first: A dies with copies in flight, and is not replaced.
-            read_all(traffic, log, until=lambda _: len(log.answers) >= kill_worker_at)
-            in_flight = backlog(w, accepted_ids(log))
+            # The worker first: A dies with copies in flight (accepted, not yet in their
+            # inboxes: in the outbox, the queues or a pass of A's or B's), not replaced.
+            in_flight = 0
+
+            def copies_in_flight(_: Event) -> bool:
+                nonlocal in_flight
+                if len(log.answers) >= kill_worker_at:
+                    in_flight = backlog(w, accepted_ids(log))
+                return in_flight > 0
+
+            read_all(traffic, log, until=copies_in_flight)
             killed_at = datetime.now(UTC)
             p.kill_worker(a)
             before_kill = accepted_ids(log)
@@ -636,6 +644,7 @@ def test_worker_killed_the_other_keeps_going(
               f"A's last heartbeat {(killed_at - a_last).total_seconds():.1f} s before its "
               f"death, stale {FRESH_FOR} later; losses 0, duplicates 0; {elapsed(started)} "
               f"(processes up after {up_s:.1f} s)")
+        assert in_flight > 0, "the worker was killed with nothing in flight"
         assert after_kill, "nothing was accepted after the worker's death"
         assert by_survivor >= 5
 
