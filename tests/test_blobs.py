@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.store.blobs import FileBlobs
+from adapters.store.blobs import CHUNK, FileBlobs
 from axis.errors import NodeFault
 from axis.route.ports import PackageBlobs
 
@@ -79,3 +79,24 @@ def test_unwritable_store_is_store_unavailable(tmp_path: Path) -> None:
     with pytest.raises(NodeFault) as caught:
         FileBlobs(root).put(RAW)
     assert caught.value.code.id == "node.store_unavailable"
+
+
+def test_content_is_checked_before_it_is_handed_out_and_read_in_chunks(tmp_path: Path) -> None:
+    """getEdoc streams `content`: its digest must be checked before the first byte is
+    sent (a corrupt copy is a coded fault, not a truncated response)."""
+    blobs = FileBlobs(tmp_path)
+    big = os.urandom(3 * CHUNK + 5)
+    content = blobs.content(blobs.put(big))
+    assert content.size == len(big)
+    parts = list(content.chunks())
+    assert [len(p) for p in parts] == [CHUNK, CHUNK, CHUNK, 5] and b"".join(parts) == big
+    assert content.read() == big  # read again, from the file
+    path = blobs.path_of(content.sha256)
+    path.write_bytes(big[:-1] + bytes([big[-1] ^ 1]))
+    with pytest.raises(NodeFault) as caught:
+        blobs.content(content.sha256)
+    assert caught.value.code.id == "node.package_corrupt"
+    path.unlink()
+    with pytest.raises(NodeFault) as caught:
+        blobs.content(content.sha256)
+    assert caught.value.code.id == "node.package_missing"

@@ -108,10 +108,10 @@ class AgencyOperations:
         time counts from then, or from the next office session outside office hours
         (Art. 11.2), and the node tells the sender 01 on the recipient's behalf. Another
         agency's copy is as unknown as one that does not exist (`delivery.unknown`)."""
-        delivery, raw = self.exchange.take(caller.agency_id,
-                                           identifier("docId", doc_id, MAX_DOC_ID))
+        delivery, content = self.exchange.take_copy(caller.agency_id,
+                                                    identifier("docId", doc_id, MAX_DOC_ID))
         self.on_queued()
-        return TakenCopy(delivery, raw)
+        return TakenCopy(delivery, content)
 
     def update_status(self, caller: Caller, doc_id: str,
                       status: TransportState) -> TransportUpdate:

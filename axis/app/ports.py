@@ -13,7 +13,14 @@ from typing import Protocol
 from axis.edxml.model import Kind
 from axis.errors import AxisError
 from axis.registry.model import Agency, AgencyKind, AgencyState
-from axis.route.model import Delivery, InboxItem, Receipt, TrailEntry, TransportState
+from axis.route.model import (
+    Delivery,
+    InboxItem,
+    PackageContent,
+    Receipt,
+    TrailEntry,
+    TransportState,
+)
 
 
 class Exchange(Protocol):
@@ -28,7 +35,8 @@ class Exchange(Protocol):
 
     def inbox(self, agency_id: str, **filters: object) -> list[InboxItem]: ...
 
-    def take(self, agency_id: str, delivery_id: str) -> tuple[Delivery, bytes]: ...
+    def take_copy(
+        self, agency_id: str, delivery_id: str) -> tuple[Delivery, PackageContent]: ...
 
     def update_transport(
         self, agency_id: str, delivery_id: str, state: TransportState) -> None: ...

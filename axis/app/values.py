@@ -9,7 +9,7 @@ from datetime import datetime
 
 from axis.edxml.model import Kind
 from axis.registry.model import Agency
-from axis.route.model import Delivery, InboxItem, TrailEntry, TransportState
+from axis.route.model import Delivery, InboxItem, PackageContent, TrailEntry, TransportState
 
 # Bounds every edge shares (REST documents them in OpenAPI, SOAP in the WSDL).
 MAX_PAGE = 500
@@ -42,10 +42,15 @@ class InboxPage:
 @dataclass(frozen=True, slots=True)
 class TakenCopy:
     """A recipient's copy as taken: the delivery (delivered_at, effective_at: Art. 11.2)
-    and the package bytes exactly as the sender signed them."""
+    and the package exactly as the sender signed it, checked and read when sent."""
 
     delivery: Delivery
-    raw: bytes
+    content: PackageContent
+
+    @property
+    def raw(self) -> bytes:
+        """The bytes in one value: for the edges that need one (SOAP's base64 field)."""
+        return self.content.read()
 
 
 @dataclass(frozen=True, slots=True)

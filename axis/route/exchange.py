@@ -38,6 +38,7 @@ from axis.route.model import (
     DeliveryReceipt,
     DeliveryState,
     InboxItem,
+    PackageContent,
     Receipt,
     StoredPackage,
     TrailEntry,
@@ -296,7 +297,13 @@ class Exchange:
             return tx.list_inbox(agency_id, **filters)  # type: ignore[arg-type]
 
     def take(self, agency_id: str, delivery_id: str) -> tuple[Delivery, bytes]:
-        """The recipient takes its copy: delivered, with the Art. 11.2 receipt time."""
+        """The recipient takes its copy (`take_copy`), read into one value."""
+        d, content = self.take_copy(agency_id, delivery_id)
+        return d, content.read()
+
+    def take_copy(self, agency_id: str, delivery_id: str) -> tuple[Delivery, PackageContent]:
+        """The recipient takes its copy: delivered, with the Art. 11.2 receipt time. The
+        bytes are checked, not read: the edge streams them (a 45 MB copy, issue 9)."""
         with self.store.transaction() as tx:
             d = tx.get_delivery(delivery_id, for_update=True)
             if d is None or d.recipient_id != agency_id:
@@ -313,7 +320,7 @@ class Exchange:
                     # recipient's request neither pays for the signature nor fails when
                     # its bytes cannot be written (a full disk).
                     tx.add_arrival_due(d.delivery_id, at)
-        return d, self.blobs.get(d.package_sha256)
+        return d, self.blobs.content(d.package_sha256)
 
     def emit_due_arrivals(self, limit: int = 200) -> int:
         """Sign and queue the 01 owed for copies taken, oldest first, as of each take's

@@ -9,6 +9,7 @@ Every transition is made by axis/route/delivery.py, and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -44,6 +45,20 @@ class TrailEvent(str, Enum):
     WITHDRAWN = "withdrawn"  # copy taken back before delivery
     FAILED = "failed"  # delivery gave up (dead letter)
     REFUSED = "refused"  # the node refused the package
+
+
+@dataclass(frozen=True, slots=True)
+class PackageContent:
+    """A stored package handed out without holding it: its digest already checked, its
+    bytes read again chunk by chunk when sent (a 45 MB copy is never one object, issue 9).
+    `read()` is for the small ones and the edges that need one value (SOAP)."""
+
+    sha256: str
+    size: int
+    chunks: Callable[[], Iterator[bytes]]
+
+    def read(self) -> bytes:
+        return b"".join(self.chunks())
 
 
 @dataclass(frozen=True, slots=True)

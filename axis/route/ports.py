@@ -19,6 +19,7 @@ from axis.route.model import (
     DeliveryState,
     InboxItem,
     OutboxEntry,
+    PackageContent,
     StoredPackage,
     TrailEntry,
 )
@@ -139,5 +140,9 @@ class PackageBlobs(Protocol):
         """Store (durably: fsync before returning) and return the SHA-256 hex digest."""
 
     def get(self, sha256: str) -> bytes: ...
+
+    def content(self, sha256: str) -> PackageContent:
+        """The package, its digest checked (`package.corrupt`, `package.missing`), to be
+        read in chunks: nothing of it is held until it is sent."""
 
     def exists(self, sha256: str) -> bool: ...
