@@ -43,13 +43,14 @@ import os
 import queue
 import random
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -210,6 +211,12 @@ def processes(w: World) -> Iterator[Processes]:
     try:
         yield p
     finally:
+        # uvicorn's HTTP processes first: SIGKILL of their parent alone leaves them running
+        # (orphans still serving on the port and holding the data dir).
+        if p.serve is not None and p.serve.proc.poll() is None:
+            for pid in p.http_pids():
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         for proc in p.procs:
             proc.kill()
 
@@ -445,7 +452,7 @@ def test_fleet_sigkills_lose_and_duplicate_nothing(
                         # One of the two serving: the previous one's replacement is up.
                         p.ready(http_started=HTTP_PROCESSES + http_kills)
                         victim = rng.choice(p.http_pids())
-                        os.kill(victim, 9)
+                        os.kill(victim, signal.SIGKILL)
                         http_kills += 1
                     else:
                         victims = (list(p.workers) if moment == "workers"
@@ -584,7 +591,7 @@ def test_worker_killed_the_other_keeps_going(
             http_before = p.http_pids()
             victim = rng.choice(http_before)
             startups = p.started_http()
-            os.kill(victim, 9)
+            os.kill(victim, signal.SIGKILL)
             http_killed = time.monotonic()
             by_survivor = 0  # sent after the kill, answered before a replacement took any
 
