@@ -18,6 +18,7 @@ one chosen inbox row, as a restarting PostgreSQL would abort the transaction.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -35,7 +36,8 @@ from adapters.amqp.memory import InProcessBroker
 from adapters.amqp.rabbit import RabbitBroker
 from axis.errors import AxisError
 from axis.route.broker import BrokerPort, ReceivedMessage
-from axis.route.model import DeliveryState
+from axis.route.model import DeliveryState, Receipt
+from axis.route.policy import route
 
 BACKENDS = [
     pytest.param(("sqlite", "memory"), id="sqlite-memory"),
@@ -284,3 +286,53 @@ def test_a_take_stands_when_its_status_01_cannot_be_written(et: TestNode) -> Non
         # Reconciliation finds nothing left to emit: the due row went with the 01.
         et.clock.advance(et.node.worker.reconcile_after + timedelta(seconds=1))
         assert et.node.worker.reconcile().arrivals == 0
+
+
+# --- the same package accepted twice at the same moment ---------------------------------
+
+@pytest.fixture()
+def pgt(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
+    """The embedded delivery over PostgreSQL: READ COMMITTED lets two accept
+    transactions run at once (SQLite's BEGIN IMMEDIATE queues the second instead)."""
+    with ExitStack() as stack:
+        url = stack.enter_context(database_url("postgresql", tmp_path))
+        node = start_node(tmp_path, *pki_dirs, database_url=url)
+        stack.callback(node.node.close)
+        yield node
+
+
+@pytest.mark.service
+def test_a_racing_acceptance_of_the_same_package_is_answered_duplicate(pgt: TestNode) -> None:
+    """Two HTTP processes accept the same package at once (a client retrying on a new
+    connection): the loser's insert of the copy hits the winner's unique key. It is
+    answered "duplicate" with the winner's delivery id, not a server error (issue 9)."""
+    _, raw = pgt.document(UBND, (NOI_VU,), 77)
+    ex = pgt.node.exchange
+    at = pgt.clock.now()
+    checked = ex.trust(raw, at)
+    plan = route(checked.package, ex.directory)
+    outcome: dict[str, object] = {}
+    with ex.store.transaction() as tx:  # the winner, not yet committed
+        first = ex._accept(tx, raw, checked, plan.recipients, at)
+
+        def loser() -> None:
+            try:
+                outcome["receipt"] = ex.submit(raw)
+            except AxisError as exc:
+                outcome["error"] = exc.code.id
+
+        racer = threading.Thread(target=loser)
+        racer.start()
+
+        def blocked() -> bool:  # the loser waits on the winner's uncommitted rows
+            with pgt.node.store.engine.connect() as conn:
+                return bool(conn.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()")).scalar())
+        wait_until(blocked, timeout_s=20, what="the second acceptance waits on the first")
+    racer.join(timeout=30)
+    assert "error" not in outcome, outcome
+    receipt = outcome["receipt"]
+    assert isinstance(receipt, Receipt)
+    [copy] = receipt.deliveries
+    assert copy.duplicate and copy.delivery_id == first.deliveries[0].delivery_id

@@ -48,6 +48,9 @@ from axis.route.model import (
 from axis.route.policy import AgencyDirectory, route
 from axis.route.ports import PackageBlobs, RouteStore, RouteTx
 
+# Accept transactions tried when a concurrent acceptance of the same copy wins a race.
+ACCEPT_TRIES = 3
+
 
 @dataclass(frozen=True, slots=True)
 class Checked:
@@ -128,8 +131,18 @@ class Exchange:
                 raise errors.MESSAGE_TYPE_MISMATCH.error(
                     f"declared {kind.value}, the package is {package.kind.value}")
             plan = route(package, self.directory)
-            with self.store.transaction() as tx:
-                return self._accept(tx, raw, checked, plan.recipients, at)
+            for attempt in range(1, ACCEPT_TRIES + 1):
+                try:
+                    with self.store.transaction() as tx:
+                        return self._accept(tx, raw, checked, plan.recipients, at)
+                except AxisError as exc:
+                    # The same package accepted at this moment by another request (two
+                    # HTTP processes, a client retrying on a new connection): its copy's
+                    # unique key lost the race. Again, the step finds that copy and
+                    # answers "duplicate" instead of a server error.
+                    if exc.code is not errors.STORE_CONFLICT or attempt == ACCEPT_TRIES:
+                        raise
+            raise AssertionError("unreachable")  # the loop returns or raises
         except SenderFault as exc:
             self.refused(exc, raw, at)
             raise
