@@ -11,6 +11,7 @@ server's log file (polled with a deadline, no sleeps as synchronisation).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -47,7 +48,10 @@ class Proc:
         self._err: IO[bytes] = log.open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "adapters.cli", *args], cwd=REPO,
                                      env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self._err)
+                                     stdout=subprocess.DEVNULL, stderr=self._err,
+                                     # Its own process group: `kill` takes the children
+                                     # too (uvicorn's HTTP processes of `serve --workers`).
+                                     start_new_session=True)
 
     @property
     def pid(self) -> int:
@@ -73,9 +77,11 @@ class Proc:
         return f"http://127.0.0.1:{self.wait_for(RUNNING).group(1)}"
 
     def kill(self) -> None:
-        """SIGKILL: no clean-up of any kind in the child. Idempotent."""
-        if self.proc.poll() is None:
-            self.proc.kill()
+        """SIGKILL to the process and its children (an `axis serve --workers N` parent's
+        HTTP processes would otherwise live on, on the port and the data directory): no
+        clean-up of any kind. Idempotent."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
         self._err.close()
 

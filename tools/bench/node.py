@@ -14,13 +14,15 @@ serve process and its descendants, the workers), and VmHWM (the kernel's own pea
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -69,6 +71,29 @@ def services(backend: str, run_dir: Path) -> Iterator[Services]:
     if backend == EMBEDDED:
         yield Services(backend, "", "")
         return
+
+    with ExitStack() as leases:
+        # The leases the test suites take on the machine's services (shared; tests that
+        # stop the broker or the database take them exclusive): a bench run and a
+        # restart test never overlap (a vhost deleted during `rabbitmqctl stop_app` hung
+        # RabbitMQ 3.10 for everyone, issue 9).
+        for name in ("rabbitmq", "postgres"):
+            leases.enter_context(_shared_lease(
+                Path(tempfile.gettempdir()) / f"axis-test-{name}.lock"))
+        yield from _fresh_services(backend, run_dir)
+
+
+@contextmanager
+def _shared_lease(path: Path) -> Iterator[None]:
+    with path.open("a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)  # waits while a restart test holds it
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _fresh_services(backend: str, run_dir: Path) -> Iterator[Services]:
     from sqlalchemy import create_engine, text
 
     tag = uuid.uuid4().hex[:10]
