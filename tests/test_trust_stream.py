@@ -25,9 +25,9 @@ from axis.edxml.model import (
 )
 from axis.edxml.writer import build
 from axis.settings import EdxmlSettings, Settings, TrustSettings
-from axis.trust import setup, verify
+from axis.trust import setup, streamed
 from axis.trust.sign import NodeSigner
-from axis.trust.verify import _canonical_into, _Spool
+from axis.trust.streamed import _canonical_into, _Spool
 
 BIG = "QUJD" * 100_000  # 400 000 characters: above the lifting threshold
 
@@ -80,9 +80,9 @@ def test_restore_puts_the_text_back() -> None:
 
 def test_spool_goes_to_a_file_past_the_threshold(tmp_path: Path) -> None:
     sink = _Spool(hashlib.sha256(), tmp_path / "spool")
-    sink.write(b"<r>" + b"x" * (verify._SPOOL_IN_MEMORY + 10) + b"</r>")
+    sink.write(b"<r>" + b"x" * (streamed._SPOOL_IN_MEMORY + 10) + b"</r>")
     assert sink._mem is None and sink._file is not None
-    assert len(sink.parse(etree.XMLParser(huge_tree=True)).text or "") > verify._SPOOL_IN_MEMORY
+    assert len(sink.parse(etree.XMLParser(huge_tree=True)).text or "") > streamed._SPOOL_IN_MEMORY
     sink.close()
 
 
