@@ -34,6 +34,7 @@ from store_support import database_url
 
 from adapters.amqp.memory import InProcessBroker
 from adapters.amqp.rabbit import RabbitBroker
+from adapters.store import migrate
 from axis.errors import AxisError
 from axis.route.broker import BrokerPort, ReceivedMessage
 from axis.route.model import DeliveryState, Receipt
@@ -336,3 +337,26 @@ def test_a_racing_acceptance_of_the_same_package_is_answered_duplicate(pgt: Test
     assert isinstance(receipt, Receipt)
     [copy] = receipt.deliveries
     assert copy.duplicate and copy.delivery_id == first.deliveries[0].delivery_id
+
+
+def test_copies_taken_before_the_owed_row_existed_get_their_01(et: TestNode) -> None:
+    """Migration 0007: a copy taken under the old code while its 01 could not be written
+    (no 01, no owed row) gets an owed row, so the worker sends that 01; a copy whose 01
+    went out is left alone. Reconciliation then reads only the owed rows."""
+    first, legacy = submit_many(et, 2)
+    et.node.worker.run_once()
+    et.node.exchange.take(NOI_VU, first)
+    et.node.worker.run_once()  # its 01 goes out, the owed row with it
+    et.node.exchange.take(NOI_VU, legacy)
+    engine = et.node.store.engine
+    with engine.begin() as conn:  # as the old code left it: taken, no 01, nothing owed
+        conn.execute(text("DELETE FROM arrivals_due"))
+    migrate.downgrade(engine, "0006_arrivals_due")
+    migrate.upgrade(engine)
+    with et.node.store.transaction() as tx:
+        assert [i for i, _ in tx.claim_arrivals_due(10)] == [legacy]
+        far = et.clock.now() + timedelta(days=1)
+        assert [d.delivery_id for d in tx.delivered_without_arrival(far, 10)] == [legacy]
+    et.node.worker.run_once()
+    assert et.node.worker.arrivals == 1
+    assert [i.status_code for i in et.node.exchange.inbox(UBND)] == ["01", "01"]
