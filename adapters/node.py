@@ -34,9 +34,10 @@ from axis.calendar_file import load_calendar
 from axis.clock import Clock, SystemClock
 from axis.edxml.validate import Validator
 from axis.registry.bindings import RegistryBindings
-from axis.registry.model import AgencyState, DeliveryMode
+from axis.registry.model import AgencyState
 from axis.registry.service import Registry
 from axis.route.broker import BrokerPort
+from axis.route.channels import Channels, InboxChannel, QueueChannel
 from axis.route.exchange import Checked, Exchange
 from axis.route.model import DeliveryState
 from axis.route.worker import Worker
@@ -60,15 +61,31 @@ class Node:
     signer: NodeSigner
     calendar: WorkCalendar
     metrics: NodeMetrics
-    pusher: PushDeliverer  # push-mode agencies; the server runs its loop (rest/app.py)
+    pusher: PushDeliverer  # the push channel (admin: attempts, requeue)
     http: httpx.Client
     agency: AgencyOperations  # what the agency API's edges (REST, SOAP) call
+
+    @property
+    def channels(self) -> Channels:
+        """The delivery channels by mode, whose passes the background's push loop runs
+        (adapters/jobs/catalog.py). Built from the node's parts when asked, so a part
+        replaced after start-up (tests swap `pusher`) is the one that runs."""
+        return delivery_channels(self.registry, self.pusher, self.exchange.clock,
+                                 self.settings)
 
     def close(self) -> None:
         self.http.close()
         self.broker.close()
         self.store.engine.dispose()
         self.engine.dispose()
+
+
+def delivery_channels(registry: Registry, pusher: PushDeliverer, clock: Clock,
+                      settings: Settings) -> Channels:
+    """One channel per delivery mode (axis/route/channels): pull agencies take from their
+    inbox, push agencies get POSTs from it, `amqp` agencies consume their own queue."""
+    return Channels(registry, (InboxChannel(), pusher, QueueChannel()), clock=clock,
+                    poll_seconds=settings.push.poll_seconds)
 
 
 def make_broker(settings: Settings) -> BrokerPort:
@@ -135,22 +152,6 @@ def build_node(
         metrics=metrics,
     )
 
-    def consumed_agencies() -> list[str]:
-        # The node moves deliveries into inboxes for agencies that pull and for push
-        # agencies (the pusher posts from there); `amqp` agencies consume their queue.
-        return [a.agency_id for a in registry.list(state=AgencyState.ACTIVE)
-                if a.delivery_mode is not DeliveryMode.AMQP]
-
-    # The embedded default (no broker given, none configured) delivers straight from the
-    # outbox, which is then its durable queue (docs/broker.md); the in-process broker
-    # stays for what is injected in tests and for the port's operator calls.
-    worker = Worker(exchange, consumed_agencies,
-                    direct=broker is None and not settings.broker_url,
-                    reconcile_after=timedelta(
-                        seconds=settings.delivery.reconcile_after_seconds),
-                    reconcile_limit=settings.delivery.reconcile_batch,
-                    # Never waits on a step in flight: the journal.seal job claims gaps.
-                    seal=functools.partial(store.seal_journal, claim_gaps=False))
     # Pushes are signed with the agency's own credential secret, derived from the master
     # key the agency API verifies with (adapters/push/signing.py).
     @functools.cache
@@ -165,6 +166,20 @@ def build_node(
         exchange=exchange, directory=registry, http=http, secret_for=secret_for, clock=clk,
         random=random.SystemRandom().random, settings=settings.push,
         attempts=PushAttempts(route_engine), observer=metrics)
+    # The node moves deliveries into inboxes for the modes whose channel hands over from
+    # there (pull, push); `amqp` agencies consume their queue.
+    consumed_agencies = delivery_channels(registry, pusher, clk, settings).inbox_agencies
+
+    # The embedded default (no broker given, none configured) delivers straight from the
+    # outbox, which is then its durable queue (docs/broker.md); the in-process broker
+    # stays for what is injected in tests and for the port's operator calls.
+    worker = Worker(exchange, consumed_agencies,
+                    direct=broker is None and not settings.broker_url,
+                    reconcile_after=timedelta(
+                        seconds=settings.delivery.reconcile_after_seconds),
+                    reconcile_limit=settings.delivery.reconcile_batch,
+                    # Never waits on a step in flight: the journal.seal job claims gaps.
+                    seal=functools.partial(store.seal_journal, claim_gaps=False))
     agency = AgencyOperations(exchange=exchange, directory=registry, trails=store,
                               max_package_bytes=settings.edxml.max_package_bytes,
                               on_queued=worker.wake.set)

@@ -151,6 +151,18 @@ def test_a_2xx_delivers_like_a_take(t: TestNode, endpoint: Endpoint) -> None:
     assert len(endpoint.received) == 1
 
 
+def test_the_nodes_channels_push_a_push_agencys_copy_and_leave_pull_copies(
+    t: TestNode, endpoint: Endpoint
+) -> None:
+    """What the background's loop runs (adapters/jobs/catalog.py): the dispatcher hands
+    the push agency to the push channel; the pull agency's copy waits in its inbox."""
+    doc_id, delivery_id, _ = send_to_vp(t)
+    t.node.pusher = pusher(t)
+    assert t.node.channels.run_once().delivered == 1
+    assert state(t, delivery_id) is DeliveryState.DELIVERED and endpoint.verified == [True]
+    assert [i.document_id for i in t.node.exchange.inbox(NOI_VU)] == [doc_id]
+
+
 def test_failures_back_off_exponentially_on_the_clock_then_deliver(
     t: TestNode, endpoint: Endpoint
 ) -> None:

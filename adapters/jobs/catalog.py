@@ -47,7 +47,9 @@ def node_loops(node: Node, settings: Settings | None = None) -> list[Loop]:
     loops = [Loop("delivery", node.worker.run, DELIVERY_LATE_AFTER)]
     if push.enabled:
         timeout = timedelta(seconds=push.timeout_seconds)
-        loops.append(Loop("push", node.pusher.run,
+        # The delivery channels' passes (axis/route/channels): only push has work after
+        # AVAILABLE today, hence the loop's name, which health and metrics report.
+        loops.append(Loop("push", node.channels.run,
                           max(DELIVERY_LATE_AFTER, PUSH_LATE_AFTER_TIMEOUTS * timeout)))
     return loops
 

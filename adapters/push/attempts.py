@@ -1,4 +1,4 @@
-"""The push loop's attempt budget, in the database (issue 9, items 2-3).
+"""The push channel's attempt budget, in the database (issue 9, items 2-3).
 
 Why here and not in memory: a worker that restarts must keep each delivery's attempt
 count and back-off (a restart used to hand every failing copy a fresh budget), and two
@@ -15,7 +15,6 @@ only ever shrinks, and the lease expiring lets another worker carry on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,17 +24,12 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from adapters.store.process_tables import push_attempts as pa
 from adapters.store.route_repo import READ_ONLY, serialise_sqlite_writes, translate
 from adapters.store.route_tables import deliveries
-
-
-@dataclass(frozen=True, slots=True)
-class Attempts:
-    delivery_id: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str
+from axis.route.channels.push import Attempts
 
 
 class PushAttempts:
+    """`PushAttemptStore` (axis/route/channels/push.py) on the `push_attempts` table."""
+
     def __init__(self, engine: Engine) -> None:
         serialise_sqlite_writes(engine)  # one writer at a time on SQLite, lock at BEGIN
         self._engine = engine
