@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -74,12 +74,20 @@ def bt(request: pytest.FixtureRequest, tmp_path: Path,
 def et(request: pytest.FixtureRequest, tmp_path: Path,
        pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
     """The embedded default's delivery (no broker): the outbox is the queue."""
+    with direct_node(request.param, tmp_path, pki_dirs) as node:
+        assert node.node.worker.direct
+        yield node
+
+
+@contextmanager
+def direct_node(db_backend: str, tmp_path: Path,
+                pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
+    """A node delivering straight from its outbox, on SQLite or PostgreSQL."""
     with ExitStack() as stack:
-        url = stack.enter_context(database_url(request.param, tmp_path)) \
-            if request.param == "postgresql" else ""
+        url = stack.enter_context(database_url(db_backend, tmp_path)) \
+            if db_backend == "postgresql" else ""
         node = start_node(tmp_path, *pki_dirs, database_url=url)
         stack.callback(node.node.close)
-        assert node.node.worker.direct
         yield node
 
 
@@ -295,10 +303,7 @@ def test_a_take_stands_when_its_status_01_cannot_be_written(et: TestNode) -> Non
 def pgt(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
     """The embedded delivery over PostgreSQL: READ COMMITTED lets two accept
     transactions run at once (SQLite's BEGIN IMMEDIATE queues the second instead)."""
-    with ExitStack() as stack:
-        url = stack.enter_context(database_url("postgresql", tmp_path))
-        node = start_node(tmp_path, *pki_dirs, database_url=url)
-        stack.callback(node.node.close)
+    with direct_node("postgresql", tmp_path, pki_dirs) as node:
         yield node
 
 

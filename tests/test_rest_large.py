@@ -37,11 +37,7 @@ _NODE = textwrap.dedent("""
     from exchange_support import NOI_VU, UBND, start_node
     from rest_support import serve
 
-    def rss(key):
-        for line in open("/proc/self/status"):
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-        raise LookupError(key)
+    from memory_support import status_bytes as rss
 
     tmp, pki, anchors = (Path(a) for a in sys.argv[1:4])
     t = start_node(tmp, pki, anchors)

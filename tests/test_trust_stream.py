@@ -117,11 +117,7 @@ _PROBE = textwrap.dedent("""
     sys.path.insert(0, "tests")
     from exchange_support import T0
 
-    def rss(key):
-        for line in open("/proc/self/status"):
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-        raise LookupError(key)
+    from memory_support import status_bytes as rss
 
     anchors, package, data = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     settings = Settings(data_dir=data, trust=TrustSettings(anchors_dir=anchors))

@@ -130,11 +130,16 @@ class FileBlobs:
         return raw
 
     def content(self, sha256: str) -> PackageContent:
-        """Checked by a first streamed read, sent by a second: the file is
+        """A small package is read once, checked, and handed out as held. A large one is
+        checked by a first streamed read and sent by a second: the file is
         content-addressed, so whatever replaces it meanwhile (a heal) has the same bytes."""
         path = self.path_of(sha256)
         try:
             size = path.stat().st_size
+            if size <= CHUNK:
+                # The common, small package: one read, checked and handed out as held.
+                held = self.get(sha256)
+                return PackageContent(sha256, len(held), lambda: iter((held,)))
             intact = self._intact(path, sha256)
         except FileNotFoundError as exc:
             raise errors.PACKAGE_MISSING.error(sha256) from exc
