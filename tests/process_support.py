@@ -172,3 +172,27 @@ def _deployed(tmp: Path, settings: Settings) -> Iterator[Deployment]:
             with suppress(Exception):
                 proc.kill()
         node.close()  # before the schema is dropped
+
+
+def established_connections(pid: int) -> int:
+    """How many ESTABLISHED TCP connections process `pid` holds (read from /proc: its
+    socket inodes against the kernel's TCP tables). A kill meant to cut requests in flight
+    picks the HTTP process that holds the clients' keep-alive connections."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:  # gone meanwhile
+        return 0
+    inodes: set[str] = set()
+    for fd in fds:
+        with suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if len(cols) > 9 and cols[3] == "01" and cols[9] in inodes:  # 01: ESTABLISHED
+                    count += 1
+    return count

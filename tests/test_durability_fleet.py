@@ -73,7 +73,7 @@ from durability_support import (
     write_packages,
 )
 from exchange_support import SIGNERS, start_node
-from process_support import REPO, Proc
+from process_support import REPO, Proc, established_connections
 from service_support import wait_until
 from sqlalchemy import func, select
 
@@ -451,7 +451,11 @@ def test_fleet_sigkills_lose_and_duplicate_nothing(
                     if moment == "http":
                         # One of the two serving: the previous one's replacement is up.
                         p.ready(http_started=HTTP_PROCESSES + http_kills)
-                        victim = rng.choice(p.http_pids())
+                        # The one holding the clients' connections: a kill of a
+                        # process that serves nobody at that moment cuts nothing.
+                        pids = p.http_pids()
+                        victim = max(pids, key=lambda pid: (established_connections(pid),
+                                                            rng.random()))
                         os.kill(victim, signal.SIGKILL)
                         http_kills += 1
                     else:
