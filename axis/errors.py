@@ -638,6 +638,85 @@ PUSH_DEAD_LETTERED = _c.add(
     "Không chuyển được văn bản tới hệ thống của cơ quan nhận sau số lần thử cho phép.",
     "The package could not be pushed to the agency's endpoint; delivery failed.")
 
+# --- federation: peers, the national axis, the compatibility listener (issue 10) ---------
+PEER_UNKNOWN = _c.add(
+    "peer.unknown", S, 404,
+    "No peer node of that name is registered (axis peer list).",
+    "Không có nút liên thông (peer) với tên này.",
+    "No peer node of that name.")
+PEER_INVALID = _c.add(
+    "peer.invalid", S, 400,
+    "A peer's definition is incomplete or contradictory (name, kind, endpoint, system id).",
+    "Thông tin nút liên thông không hợp lệ.",
+    "The peer's definition is invalid.")
+PEER_UNREACHABLE = _c.add(
+    "peer.unreachable", N, 503,
+    "The peer node could not be reached (connection refused, timeout, TLS): the copy stays "
+    "in the peer's queue and is retried with back-off.",
+    "Không kết nối được tới nút liên thông; văn bản được giữ lại và gửi lại sau.",
+    "The peer node could not be reached; the document is kept and retried.")
+PEER_REFUSED = _c.add(
+    "peer.refused", N, 502,
+    "The peer answered with status FAIL (its ErrorCode and ErrorDesc are in the detail).",
+    "Nút liên thông từ chối yêu cầu.",
+    "The peer node refused the request.")
+PEER_BAD_ANSWER = _c.add(
+    "peer.bad_answer", N, 502,
+    "The peer's answer is not the protocol's result envelope (not JSON, no status, a "
+    "non-200 answer).",
+    "Phản hồi của nút liên thông không đúng giao thức.",
+    "The peer node's answer does not follow the protocol.")
+PEER_DEAD_LETTERED = _c.add(
+    "node.peer_dead_lettered", N, 502,
+    "A copy for an agency served by a peer was not accepted by that peer within the bounded "
+    "retries: it is marked failed (dead letter) until an administrator resends it.",
+    "Không chuyển được văn bản tới nút liên thông sau số lần thử cho phép.",
+    "The document could not be forwarded to the peer node; delivery failed.")
+PEER_SNAPSHOT_INVALID = _c.add(
+    "peer.snapshot_invalid", S, 400,
+    "A peer's registry snapshot is not signed by that peer's node key, is malformed, or is "
+    "older than the one already held.",
+    "Bản danh mục cơ quan của nút liên thông không hợp lệ (chữ ký, phiên bản).",
+    "The peer's registry snapshot is invalid (signature or version).")
+REGISTRY_SYNC_CONFLICT = _c.add(
+    "registry.sync_conflict", N, 200,
+    "The national registry sync found a unit that conflicts with the local registry (claimed "
+    "by two centers, or an agency this node serves): it is kept as it was and shown to the "
+    "administrator, never silently overwritten.",
+    "Đồng bộ danh mục phát hiện xung đột; dữ liệu cũ được giữ nguyên để quản trị xử lý.",
+    "The registry sync found a conflict; the entry was kept for the administrator.",
+    W)
+VDXP_DISABLED = _c.add(
+    "vdxp.disabled", S, 403,
+    "The national-axis compatibility mode is off, or not enabled for this system id "
+    "(vdxp.systems).",
+    "Chế độ tương thích trục quốc gia chưa được bật cho hệ thống này.",
+    "The national-axis compatibility mode is not enabled for this system.")
+VDXP_SOURCE_NOT_ALLOWED = _c.add(
+    "vdxp.source_not_allowed", S, 403,
+    "The call came from an address or client certificate that this system id is not bound "
+    "to (the compatibility mode's compensation for its weak signature).",
+    "Yêu cầu đến từ địa chỉ hoặc chứng thư không được phép cho hệ thống này.",
+    "The call came from an address or certificate not allowed for this system.")
+VDXP_BAD_SIGNATURE = _c.add(
+    "vdxp.bad_signature", S, 401,
+    "The XroadVnpt-* signature headers are missing, do not verify (HMAC-SHA256 over the "
+    "signed JSON), or the signed values differ from the headers sent.",
+    "Chữ ký XroadVnpt của yêu cầu không hợp lệ.",
+    "The request's XroadVnpt signature is invalid.")
+VDXP_STALE = _c.add(
+    "vdxp.stale", S, 401,
+    "The request's XroadVnpt-timestamp is outside the window the system is allowed, or the "
+    "same signed request was already used outside the replay policy.",
+    "Thời điểm của yêu cầu nằm ngoài khoảng cho phép hoặc yêu cầu bị gửi lặp lại.",
+    "The request's timestamp is out of range, or the request was replayed.")
+VDXP_BAD_REQUEST = _c.add(
+    "vdxp.bad_request", S, 400,
+    "A header or part the operation needs is missing or malformed (docId, status, "
+    "messagetype, file_doc, hash-file).",
+    "Yêu cầu thiếu hoặc sai tham số.",
+    "A required header or part is missing or malformed.")
+
 CATALOGUE: Final = MappingProxyType(_c.codes)
 del _c, S, N, W
 
