@@ -9,6 +9,7 @@ then the defaults below.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -20,6 +21,7 @@ from pydantic import (
     IPvAnyNetwork,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -155,6 +157,48 @@ class DeliverySettings(_Frozen):
     reconcile_batch: int = Field(default=1000, gt=0)
 
 
+class VdxpSystem(_Frozen):
+    """One agency system allowed to speak the national axis's protocol at /vdxp/
+    (adapters/vdxp, docs/vdxp.md). The protocol signs no method, path or nonce, so each
+    system is bound to where it calls from: an address in `addresses` or a client
+    certificate in `client_cert_fingerprints` (at least one of the two lists)."""
+
+    system_id: str = Field(min_length=1, max_length=200)  # its credential (axis credentials)
+    addresses: tuple[IPvAnyNetwork, ...] = ()  # CIDRs it may call from
+    client_cert_fingerprints: tuple[str, ...] = ()  # SHA-256 hex, lower case
+    # The SDK fixes its timestamp when its service object is built: a long-lived connector
+    # sends the same one for hours. Widen per system, never globally.
+    timestamp_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _bound(self) -> VdxpSystem:
+        if not self.addresses and not self.client_cert_fingerprints:
+            raise ValueError(f"vdxp system {self.system_id!r}: give addresses or "
+                             "client_cert_fingerprints (an unbound system is refused)")
+        for fp in self.client_cert_fingerprints:
+            if not re.fullmatch(r"[0-9a-f]{64}", fp):
+                raise ValueError(f"client_cert_fingerprints: 64 lower-case hex, not {fp!r}")
+        return self
+
+
+class VdxpSettings(_Frozen):
+    """The national-axis compatibility listener (/vdxp/, docs/vdxp.md): off by default,
+    then open only to the systems listed."""
+
+    enabled: bool = False
+    systems: tuple[VdxpSystem, ...] = ()
+    # Token bucket per system in this mode, apart from (and by default below) the REST one.
+    rate_per_minute: int = Field(default=60, gt=0)
+    burst: int = Field(default=20, gt=0)
+    # Besides every parameter an operation reads, the headers that must be in the signed
+    # JSON. The SDK's exact signed set is unconfirmed: relax only for a connector that
+    # cannot sign these, and say so in the system's record.
+    signed_required: tuple[str, ...] = ("systemid", "timestamp")
+
+    def system(self, system_id: str) -> VdxpSystem | None:
+        return next((s for s in self.systems if s.system_id == system_id), None)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AXIS_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -190,6 +234,7 @@ class Settings(BaseSettings):
     push: PushSettings = PushSettings()
     rest: RestSettings = RestSettings()
     delivery: DeliverySettings = DeliverySettings()
+    vdxp: VdxpSettings = VdxpSettings()
 
     @classmethod
     def settings_customise_sources(

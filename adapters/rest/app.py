@@ -41,6 +41,7 @@ from adapters.rest.access import AccessLog
 from adapters.rest.admin_auth import authenticate, error_response
 from adapters.rest.auth import SECURITY_SCHEMES, build_auth
 from adapters.soap import mount as mount_soap
+from adapters.vdxp.listener import mount as mount_vdxp
 from axis.clock import Clock, SystemClock
 from axis.errors import AxisError
 from axis.health import Heartbeats
@@ -94,6 +95,7 @@ def create_app(
         app.include_router(agency.router())
         app.include_router(admin.router(settings, node))
         mount_soap(app)  # SOAP 1.1/1.2 on the same gate (adapters/soap, docs/soap.md)
+        mount_vdxp(app, settings, node, clk)  # the national SDK's protocol (docs/vdxp.md)
         _document_security(app)
 
         @app.get("/metrics", tags=["operations"], response_class=Response)

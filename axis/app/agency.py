@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from axis import errors
 from axis.app.ports import Directory, Exchange, TrailStore
 from axis.app.values import (
+    DEFAULT_PAGE,
     MAX_DOC_ID,
     MAX_DOCUMENT_ID,
     MAX_OFFSET,
@@ -33,7 +35,7 @@ from axis.auth.visibility import visible
 from axis.edxml.model import Kind
 from axis.errors import AxisError, SenderFault
 from axis.registry.model import AgencyState
-from axis.route.model import Receipt, TransportState
+from axis.route.model import Delivery, Receipt, TransportState
 
 # No control characters in an identifier: PostgreSQL cannot even hold a NUL in text, and
 # no transport id or DocumentId carries one.
@@ -47,6 +49,13 @@ def identifier(name: str, value: str, max_len: int) -> str:
         raise errors.API_INVALID_REQUEST.error(
             f"{name}: 1 to {max_len} characters, no control characters")
     return value
+
+
+class SentLookup(Protocol):
+    """The copies senders sent, newest first (a read the operations' ports do not have
+    yet: handed to `sent` by the edge that needs it, adapters/vdxp/sent.py)."""
+
+    def sent_by(self, senders: frozenset[str], *, limit: int) -> list[Delivery]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +146,18 @@ class AgencyOperations:
         if not entries:
             raise errors.API_DOCUMENT_UNKNOWN.error(repr(document_id))
         return TrailView(document_id, tuple(entries))
+
+    def sent(self, caller: Caller, lookup: SentLookup, *,
+             limit: int = DEFAULT_PAGE) -> tuple[Delivery, ...]:
+        """The copies of what the caller (or one of its child units) sent, newest first:
+        one per recipient, with its transport and delivery state (the national axis's
+        getSentEdocList). Node-made acknowledgements are not the caller's sending."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise errors.API_INVALID_REQUEST.error(f"limit: 1 to {MAX_PAGE}")
+        me = caller.agency_id
+        mine = frozenset({me} | {a.agency_id
+                                 for a in self.directory.children_of(me, recursive=True)})
+        return tuple(lookup.sent_by(mine, limit=limit))
 
     def agencies(self, caller: Caller) -> AgencyView:
         """Registered agencies an agency can address: active and suspended ones (the
