@@ -22,7 +22,11 @@ from cryptography.hazmat.primitives import hashes
 from exchange_support import KE_HOACH, NOI_VU, TAI_CHINH, UBND, TestNode, start_node
 from vdxp_support import VdxpNode, sdk_headers, serve_vdxp
 
+from axis import errors
+from axis.auth import vdxp
+from axis.clock import VN_TZ
 from axis.edxml.model import StatusCode
+from axis.errors import AxisError
 from axis.route.model import TransportState
 from axis.settings import RestSettings, VdxpSettings, VdxpSystem
 
@@ -318,3 +322,34 @@ def test_every_call_is_journaled_with_its_mode(v: VdxpNode) -> None:
     assert entries[0]["agency"] == UBND and entries[1]["error_id"]
     # The package itself went through the ordinary pipeline and its journal.
     assert v.journal("delivery.queued")
+
+
+# --- the pure checks (axis/auth/vdxp.py) ------------------------------------------------
+
+def test_timestamp_pattern_and_window() -> None:
+    at = vdxp.parse_timestamp("24112026T090512+0042")
+    assert at.isoformat() == "2026-11-24T09:05:12.042000+07:00"
+    assert vdxp.format_timestamp(at) == "24112026T090512+0042"
+    for bad in ("2026-11-24T09:05:12", "32112026T090512+0000", "24112026T090512"):
+        with pytest.raises(AxisError) as exc:
+            vdxp.parse_timestamp(bad)
+        assert exc.value.code is errors.VDXP_BAD_SIGNATURE
+    vdxp.check_window(at, at.astimezone(VN_TZ) + timedelta(minutes=15), timedelta(minutes=15))
+    with pytest.raises(AxisError) as stale:
+        vdxp.check_window(at, at - timedelta(minutes=16), timedelta(minutes=15))
+    assert stale.value.code is errors.VDXP_STALE
+
+
+def test_headers_collect_and_source_binding() -> None:
+    params = vdxp.collect([("docId", "a"), ("XroadVnpt-DOCID", "a"), ("Status", "done")])
+    assert params == {"docid": "a", "status": "done"}
+    with pytest.raises(AxisError) as twice:
+        vdxp.collect([("docId", "a"), ("xroadvnpt-docid", "b")])
+    assert twice.value.code is errors.VDXP_BAD_REQUEST
+    nets = [ip_network("10.20.0.0/16"), ip_network("2001:db8::/32")]
+    assert vdxp.source_allowed("10.20.3.4", None, nets, ())
+    assert vdxp.source_allowed("2001:db8::1", None, nets, ())
+    assert not vdxp.source_allowed("10.21.0.1", None, nets, ())
+    assert not vdxp.source_allowed("not-an-address", None, nets, ())
+    assert vdxp.source_allowed(None, "AB" * 32, (), ("ab" * 32,))
+    assert not vdxp.source_allowed(None, "cd" * 32, nets, ("ab" * 32,))
