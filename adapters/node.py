@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy import Engine
 
 from adapters.amqp.memory import InProcessBroker
+from adapters.federation.link import VdxpLink
 from adapters.metrics.collectors import ScrapeSources
 from adapters.metrics.instruments import MeteredExchange, NodeMetrics
 from adapters.push.attempts import PushAttempts
@@ -25,6 +26,7 @@ from adapters.push.deliverer import PushDeliverer
 from adapters.store.blobs import FileBlobs
 from adapters.store.db import database_url, make_engine
 from adapters.store.migrate import upgrade
+from adapters.store.peer_repo import SqlPeerStore
 from adapters.store.registry_repo import SqlRegistryStore
 from adapters.store.route_repo import SqlRouteStore
 from axis.app.agency import AgencyOperations
@@ -33,13 +35,17 @@ from axis.calendar import WorkCalendar
 from axis.calendar_file import load_calendar
 from axis.clock import Clock, SystemClock
 from axis.edxml.validate import Validator
+from axis.federation.bindings import PeerBindings
+from axis.federation.intake import PeerIntake
+from axis.federation.peers import PeerAdmin
 from axis.registry.bindings import RegistryBindings
 from axis.registry.model import AgencyState
 from axis.registry.service import Registry
 from axis.route.broker import BrokerPort
 from axis.route.channels import Channels, InboxChannel, QueueChannel
-from axis.route.exchange import Checked, Exchange
-from axis.route.model import DeliveryState
+from axis.route.channels.peer import PeerChannel
+from axis.route.exchange import Checked, Exchange, PeerAdmission
+from axis.route.model import Delivery, DeliveryState
 from axis.route.worker import Worker
 from axis.settings import Settings
 from axis.trust import setup as trust_setup
@@ -64,6 +70,11 @@ class Node:
     pusher: PushDeliverer  # the push channel (admin: attempts, requeue)
     http: httpx.Client
     agency: AgencyOperations  # what the agency API's edges (REST, SOAP) call
+    peers: SqlPeerStore  # federation (issue 10): the peers' records
+    forwarding: PeerChannel  # copies for agencies other nodes serve
+    intake: PeerIntake  # what peers bring
+    peer_admin: PeerAdmin  # axis peer …, /admin/v1/peers
+    peer_link: VdxpLink
 
     @property
     def channels(self) -> Channels:
@@ -71,21 +82,23 @@ class Node:
         (adapters/jobs/catalog.py). Built from the node's parts when asked, so a part
         replaced after start-up (tests swap `pusher`) is the one that runs."""
         return delivery_channels(self.registry, self.pusher, self.exchange.clock,
-                                 self.settings)
+                                 self.settings, self.forwarding)
 
     def close(self) -> None:
         self.http.close()
+        self.peer_link.close()
         self.broker.close()
         self.store.engine.dispose()
         self.engine.dispose()
 
 
 def delivery_channels(registry: Registry, pusher: PushDeliverer, clock: Clock,
-                      settings: Settings) -> Channels:
+                      settings: Settings, forwarding: PeerChannel) -> Channels:
     """One channel per delivery mode (axis/route/channels): pull agencies take from their
-    inbox, push agencies get POSTs from it, `amqp` agencies consume their own queue."""
+    inbox, push agencies get POSTs from it, `amqp` agencies consume their own queue; and
+    agencies another node serves have their copies forwarded to it (issue 10)."""
     return Channels(registry, (InboxChannel(), pusher, QueueChannel()), clock=clock,
-                    poll_seconds=settings.push.poll_seconds)
+                    poll_seconds=settings.push.poll_seconds, peer=forwarding)
 
 
 def make_broker(settings: Settings) -> BrokerPort:
@@ -99,10 +112,15 @@ def make_broker(settings: Settings) -> BrokerPort:
 
 def trust_stage_for(
     stage: trust_setup.TrustStage, validator: Validator
-) -> Callable[[bytes, datetime], Checked]:
-    def check(raw: bytes, at: datetime) -> Checked:
+) -> Callable[..., Checked]:
+    """(raw, at) → Checked, and (raw, at, PeerAdmission) for a peer's package."""
+
+    def check(raw: bytes, at: datetime, peer: PeerAdmission | None = None) -> Checked:
+        # A peer's package is judged with that peer's admission list added (issue 10).
+        policy = (stage.policy if peer is None
+                  else stage.policy.for_peer(peer.peer, peer.admits))
         trusted = verify_and_read(raw, at, verifier=stage.verifier, validator=validator,
-                                  policy=stage.policy)
+                                  policy=policy)
         signer = trusted.verdict.signer
         return Checked(
             package=trusted.package,
@@ -128,23 +146,28 @@ def build_node(
     # The route store serialises SQLite writers with BEGIN IMMEDIATE on its own engine;
     # registry reads keep plain deferred transactions, so WAL lets them run alongside.
     route_engine = make_engine(url, pool_size=settings.database_pool_size)
-    registry = Registry(SqlRegistryStore(engine), clk)
+    registry = Registry(SqlRegistryStore(engine), clk, province=settings.province)
     validator = Validator(settings.edxml)
     # Whose key (issue 3): a certificate speaks for the agency its subject names (when it
     # chains to an installed anchor) or for the agency an administrator bound it to.
-    bindings = AnyBinding(SubjectAttributeBindings(), RegistryBindings(registry))
+    # And a peer node's own certificate for the agencies that peer serves (issue 10).
+    peers = SqlPeerStore(engine)
+    bindings = AnyBinding(SubjectAttributeBindings(), RegistryBindings(registry),
+                          PeerBindings(peers.list, registry.list))
     stage = trust_setup.build(settings, clk.now(), bindings=bindings)
     signer = node_signer(settings, clk.now())
     calendar = load_calendar(settings.clock.calendar_file)
     store = SqlRouteStore(route_engine)
     the_broker = broker or make_broker(settings)
     metrics = NodeMetrics()
+    checker = trust_stage_for(stage, validator)
     exchange = MeteredExchange(
         store=store,
         blobs=FileBlobs(settings.data_dir / "packages"),
         broker=the_broker,
         directory=registry,
-        trust=trust_stage_for(stage, validator),
+        trust=checker,
+        peer_trust=checker,
         signer=signer,
         calendar=calendar,
         clock=clk,
@@ -166,9 +189,19 @@ def build_node(
         exchange=exchange, directory=registry, http=http, secret_for=secret_for, clock=clk,
         random=random.SystemRandom().random, settings=settings.push,
         attempts=PushAttempts(route_engine), observer=metrics)
+    # Federation (issue 10): forwarding to the peers serving external agencies, and the
+    # intake of what they bring; one client for every peer.
+    link = VdxpLink(httpx.Client(timeout=settings.federation.timeout_seconds,
+                                 follow_redirects=False), clk.now,
+                    require_https=settings.federation.require_https)
+    forwarding = PeerChannel(exchange=exchange, peers=peers, link=link,
+                             attempts=PushAttempts(route_engine), clock=clk,
+                             random=random.SystemRandom().random,
+                             settings=settings.federation)
     # The node moves deliveries into inboxes for the modes whose channel hands over from
-    # there (pull, push); `amqp` agencies consume their queue.
-    consumed_agencies = delivery_channels(registry, pusher, clk, settings).inbox_agencies
+    # there (pull, push, peers); `amqp` agencies consume their queue.
+    consumed_agencies = delivery_channels(registry, pusher, clk, settings,
+                                          forwarding).inbox_agencies
 
     # The embedded default (no broker given, none configured) delivers straight from the
     # outbox, which is then its durable queue (docs/broker.md); the in-process broker
@@ -183,8 +216,22 @@ def build_node(
     agency = AgencyOperations(exchange=exchange, directory=registry, trails=store,
                               max_package_bytes=settings.edxml.max_package_bytes,
                               on_queued=worker.wake.set)
+    intake = PeerIntake(exchange=exchange, peers=peers, link=link, directory=registry,
+                        clock=clk, on_queued=worker.wake.set)
+
+    def journal(at: datetime, kind: str, ref: str, payload: dict[str, object]) -> None:
+        with store.transaction() as tx:
+            tx.append_journal(at, kind, ref, payload)
+
+    def dead_letters(recipients: Sequence[str]) -> list[Delivery]:
+        with store.transaction() as tx:
+            return tx.deliveries_in_state(DeliveryState.FAILED, recipients, 10_000)
+
+    peer_admin = PeerAdmin(peers=peers, agencies=registry.list, channel=forwarding,
+                           dead_letters=dead_letters, journal=journal, clock=clk)
     node = Node(settings, engine, registry, store, the_broker, exchange, worker, stage,
-                signer, calendar, metrics, pusher, http, agency)
+                signer, calendar, metrics, pusher, http, agency, peers, forwarding, intake,
+                peer_admin, link)
     metrics.attach(scrape_sources(node))
     return node
 
@@ -213,4 +260,5 @@ def scrape_sources(node: Node) -> ScrapeSources:
         queue_depths=queue_depths,
         certificate_expires=lambda: node.signer.cert.not_valid_after_utc,
         crl_ages=node.trust.crls.ages,
+        peers=node.peer_admin.status,
     )

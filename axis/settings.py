@@ -146,6 +146,27 @@ class PushSettings(_Frozen):
     require_https: bool = True
 
 
+class FederationSettings(_Frozen):
+    """Peers: the national axis and other provinces' nodes (issue 10, docs/federation.md).
+    Each peer's endpoint, system id and secret file are registry data (`axis peer add`);
+    these are the node-wide bounds of forwarding to and polling from them."""
+
+    enabled: bool = True  # forward to and poll from the registered peers
+    # 12 attempts, 30 s doubling, capped at 30 min: about 2 h 40 min of waits at most
+    # (half that on average, full jitter) before a dead letter: a peer's maintenance
+    # window fits; an operator resends after longer outages (`axis peer resend`).
+    max_attempts: int = Field(default=12, ge=1, le=50)
+    base_delay_seconds: float = Field(default=30.0, gt=0)
+    max_delay_seconds: float = Field(default=1800.0, gt=0)
+    # Urgent documents (Priority ≥ 1, Art. 7.2) wait this fraction of a normal back-off.
+    urgent_factor: float = Field(default=0.25, gt=0, le=1)
+    timeout_seconds: float = Field(default=60.0, gt=0)  # one call to a peer
+    batch: int = Field(default=50, gt=0)  # packages per peer per pass
+    poll_seconds: float = Field(default=30.0, gt=0)  # how often each peer is polled
+    # Packages from the national axis: plain http only for tests and closed networks.
+    require_https: bool = True
+
+
 class DeliverySettings(_Frozen):
     """Delivery reconciliation (axis/route/reconcile.py, docs/operations.md)."""
 
@@ -205,6 +226,9 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("var")
+    # The province this node serves (Decision 20/2020 level-1 group, H01 … H63): its own
+    # agencies' identifiers end in it (axis/registry/rules.py). Lạng Sơn by default.
+    province: str = Field(default="H37", pattern=r"^[A-Z][0-9]{2}$")
     # Empty: the embedded default (SQLite under data_dir, in-process broker). Set both for
     # production (compose.yaml): postgresql+psycopg://… and amqp://…
     database_url: str = ""
@@ -234,6 +258,7 @@ class Settings(BaseSettings):
     push: PushSettings = PushSettings()
     rest: RestSettings = RestSettings()
     delivery: DeliverySettings = DeliverySettings()
+    federation: FederationSettings = FederationSettings()
     vdxp: VdxpSettings = VdxpSettings()
 
     @classmethod

@@ -51,20 +51,23 @@ def apply(t: TestNode, transition: str, d: Delivery) -> Delivery:
             return deliveries.withdrawn(tx, locked, at, document_id=d.document_id, by=UBND)
         if transition == "failed":
             return deliveries.failed(tx, locked, at, attempts=3, last_error="HTTP 503")
+        if transition == "forwarded":
+            return deliveries.forwarded(tx, locked, at, peer="national",
+                                        peer_transport_id="vdxp-1", size=1)
         assert transition == "requeued"
         return deliveries.requeued(tx, locked, at, actor="ops", reason="endpoint fixed")
 
 
 TARGET = {"available": S.AVAILABLE, "delivered": S.DELIVERED, "withdrawn": S.WITHDRAWN,
-          "failed": S.FAILED, "requeued": S.AVAILABLE}
+          "failed": S.FAILED, "requeued": S.AVAILABLE, "forwarded": S.FORWARDED}
 JOURNAL = {"available": "delivery.available", "delivered": "delivery.delivered",
            "withdrawn": "delivery.withdrawn", "failed": "delivery.failed",
-           "requeued": "delivery.requeued"}
+           "requeued": "delivery.requeued", "forwarded": "delivery.forwarded"}
 TRAIL = {"available": TrailEvent.AVAILABLE, "delivered": TrailEvent.DELIVERED,
          "withdrawn": TrailEvent.WITHDRAWN, "failed": TrailEvent.FAILED,
-         "requeued": TrailEvent.AVAILABLE}
+         "requeued": TrailEvent.AVAILABLE, "forwarded": TrailEvent.FORWARDED}
 IN_INBOX = {"available": True, "delivered": False, "withdrawn": False, "failed": False,
-            "requeued": True}
+            "requeued": True, "forwarded": False}
 
 
 def observed(t: TestNode, d: Delivery) -> tuple[DeliveryState, int, int, bool]:

@@ -80,6 +80,8 @@ def register(sub: Any) -> None:
     c.add_argument("--email", default="")
     c.add_argument("--phone", default="")
     c.add_argument("--note", default="")
+    c.add_argument("--served-by", default="",
+                   help="external: the peer serving it (default: national; axis peer list)")
 
     for name, help_ in (
         ("suspend", "suspend an agency (refused as sender and recipient)"),
@@ -112,7 +114,7 @@ def open_registry(settings: Settings) -> Iterator[Registry]:
     engine = make_engine(database_url(settings.database_url, settings.data_dir))
     try:
         migrate.upgrade(engine)
-        yield Registry(SqlRegistryStore(engine), SystemClock())
+        yield Registry(SqlRegistryStore(engine), SystemClock(), province=settings.province)
     finally:
         engine.dispose()
 
@@ -122,7 +124,7 @@ def reading_registry(settings: Settings) -> Iterator[Registry]:
     """The registry for a command that only reads: the database opened read-only, at this
     node's schema or refused with `node.schema_outdated` (never migrated from here)."""
     with open_read_only(settings) as engine:
-        yield Registry(SqlRegistryStore(engine), SystemClock())
+        yield Registry(SqlRegistryStore(engine), SystemClock(), province=settings.province)
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -257,6 +259,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
             contact_email=args.email,
             contact_phone=args.phone,
             note=args.note,
+            served_by=args.served_by,
         )
         added = registry.add(agency, actor=_actor(args), reason=args.reason)
     print(f"added {added.agency_id} ({added.short_id}) {added.name}")

@@ -59,6 +59,7 @@ AUTH_PURGE_EVERY = timedelta(minutes=1)
 AUTH_PURGE_LATE_AFTER = timedelta(hours=2)
 SEAL_EVERY = timedelta(seconds=1)
 SEAL_LATE_AFTER = timedelta(minutes=1)
+POLL_LATE_AFTER = timedelta(hours=1)
 
 
 def node_jobs(node: Node) -> list[Job]:
@@ -79,7 +80,31 @@ def node_jobs(node: Node) -> list[Job]:
         # only when no pass succeeded for a minute (a burst, or a broken journal).
         Job("journal.seal", SEAL_EVERY, seal_journal(node), expected_every=SEAL_LATE_AFTER,
             at_start=True),
-    ]
+    ] + ([
+        # Issue 10: what the peers hold for this node, taken into the pipeline. Safe in
+        # several processes: an item taken twice is a duplicate, acknowledged `done`.
+        # Late only after an hour without a run: a peer that is down is the peer's own
+        # signal (axis peer status, /readyz), not this job's.
+        Job("federation.poll", timedelta(seconds=node.settings.federation.poll_seconds),
+            poll_peers(node), at_start=True,
+            expected_every=max(POLL_LATE_AFTER, 4 * timedelta(
+                seconds=node.settings.federation.poll_seconds))),
+    ] if node.settings.federation.enabled else [])
+
+
+def poll_peers(node: Node) -> Callable[[datetime], None]:
+    """Poll every active peer (axis/federation/intake.py); a peer that cannot be reached
+    is recorded on the peer (its `failing_since` drives /readyz), not a failed run."""
+
+    def run(at: datetime) -> None:
+        report = node.intake.poll_all()
+        if report.accepted or report.duplicates or report.refused:
+            log.info("peers polled", accepted=report.accepted,
+                     duplicates=report.duplicates, refused=report.refused)
+        if report.failed_peers:
+            log.warning("peers unreachable", peers=list(report.failed_peers))
+
+    return run
 
 
 def seal_journal(node: Node) -> Callable[[datetime], None]:

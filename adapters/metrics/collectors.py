@@ -15,7 +15,7 @@ without this module importing the root.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from axis.clock import Clock
+from axis.federation.peers import PeerView
 from axis.health import Heartbeats, Liveness
 from axis.route.model import DeliveryState
 
@@ -40,6 +41,8 @@ class ScrapeSources:
     queue_depths: Callable[[], Mapping[str, int]]  # per active agency, already bounded
     certificate_expires: Callable[[], datetime]  # the node's signing certificate
     crl_ages: Callable[[datetime], Mapping[str, timedelta]]  # by source
+    # Issue 10: per peer, what waits to be forwarded and how the peer is doing.
+    peers: Callable[[], Sequence[PeerView]] = lambda: ()
 
 
 class NodeCollector(Collector):
@@ -53,7 +56,7 @@ class NodeCollector(Collector):
         up = GaugeMetricFamily("axis_collector_up",
                                "1 when the part could be read at this scrape.", labels=["part"])
         for part, read in (("store", self._store), ("broker", self._broker),
-                           ("trust", self._trust)):
+                           ("trust", self._trust), ("peers", self._peers)):
             try:
                 families = list(read())
             except Exception as exc:  # a scrape must not fail because a service is away
@@ -80,6 +83,38 @@ class NodeCollector(Collector):
             "axis_deliveries_stranded",
             "Deliveries accepted longer ago than the reconciliation bound and in no inbox.",
             value=src.stranded(src.now()))
+
+    def _peers(self) -> Iterator[Metric]:
+        now = self._sources.now()
+        waiting = GaugeMetricFamily("axis_peer_backlog",
+                                    "Copies waiting to be forwarded to the peer.",
+                                    labels=["peer"])
+        oldest = GaugeMetricFamily("axis_peer_oldest_waiting_seconds",
+                                   "Age of the oldest copy waiting for the peer.",
+                                   labels=["peer"])
+        attempts = GaugeMetricFamily("axis_peer_attempts",
+                                     "Attempts spent on the copies still waiting.",
+                                     labels=["peer"])
+        dead = GaugeMetricFamily("axis_peer_dead_letters",
+                                 "Copies for the peer given up (resend: axis peer resend).",
+                                 labels=["peer"])
+        success = GaugeMetricFamily("axis_peer_last_success_timestamp_seconds",
+                                    "Unix time of the last call to the peer that worked.",
+                                    labels=["peer"])
+        down = GaugeMetricFamily("axis_peer_unreachable",
+                                 "1 when the peer has failed for longer than its bound.",
+                                 labels=["peer"])
+        for view in self._sources.peers():
+            name, b = view.peer.name, view.backlog
+            waiting.add_metric([name], b.waiting)
+            oldest.add_metric([name], (now - b.oldest_waiting_at).total_seconds()
+                              if b.oldest_waiting_at else 0)
+            attempts.add_metric([name], b.attempts)
+            dead.add_metric([name], b.dead_letters)
+            if view.peer.last_success_at is not None:
+                success.add_metric([name], view.peer.last_success_at.timestamp())
+            down.add_metric([name], int(view.unreachable))
+        yield from (waiting, oldest, attempts, dead, success, down)
 
     def _broker(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily("axis_queue_depth",

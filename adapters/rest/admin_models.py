@@ -48,6 +48,8 @@ class RegistryAgencyOut(BaseModel):
     contact_phone: str
     certificates: list[str] = Field(description="SHA-256 fingerprints of bound certificates")
     note: str
+    served_by: str = Field(description="external: the peer node serving it (empty: "
+                                       "national); internal: empty (this node)")
 
     @classmethod
     def of(cls, agency: Agency) -> RegistryAgencyOut:

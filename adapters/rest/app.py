@@ -34,7 +34,7 @@ from adapters.jobs.catalog import needed
 from adapters.jobs.fleet import Fleet, HeartbeatTable
 from adapters.metrics.collectors import HealthCollector
 from adapters.node import Node
-from adapters.rest import admin, agency, docs_assets
+from adapters.rest import admin, admin_peers, agency, docs_assets
 from adapters.rest import errors as rest_errors
 from adapters.rest import health as probes
 from adapters.rest.access import AccessLog
@@ -94,6 +94,7 @@ def create_app(
         app.state.agency_auth = build_auth(settings, node.registry, clk, node.engine)
         app.include_router(agency.router())
         app.include_router(admin.router(settings, node))
+        app.include_router(admin_peers.router(settings, node))
         mount_soap(app)  # SOAP 1.1/1.2 on the same gate (adapters/soap, docs/soap.md)
         mount_vdxp(app, settings, node, clk)  # the national SDK's protocol (docs/vdxp.md)
         _document_security(app)

@@ -83,9 +83,26 @@ def readiness(settings: Settings, node: Node | None, health: Heartbeats,
         body["delivery"] = "ok" if all(b.state is Liveness.ALIVE for b in beats) else (
             "degraded")  # information: /health/delivery is the signal
         body["background"] = {b.name: beat_json(b) for b in beats}
+        unreachable = peers_unreachable(node, now) if checks["database"] else []
+        body["peers"] = "ok" if not unreachable else "degraded"
+        reasons += [f"peer {name}: unreachable since {since}" for name, since in unreachable]
     ok = all(checks.values())
-    return ok, {"status": "ok" if ok else "unavailable", "checks": checks,
+    # A peer down longer than its bound degrades the node but leaves it ready (issue 10):
+    # the province's own traffic flows, and what is for the peer waits in its queue.
+    status = "unavailable" if not ok else "degraded" if body.get("peers") == "degraded" \
+        else "ok"
+    return ok, {"status": status, "checks": checks,
                 "reasons": reasons, **body, "time": iso(now)}
+
+
+def peers_unreachable(node: Node, now: datetime) -> list[tuple[str, str]]:
+    """(name, failing since) of every active peer failing for longer than its bound."""
+    try:
+        peers = node.peers.list()
+    except Exception:  # the database went away between the two checks
+        return []
+    return [(p.name, iso(p.failing_since)) for p in peers
+            if p.unreachable(now) and p.failing_since is not None]
 
 
 def delivery_health(node: Node, health: Heartbeats, now: datetime
@@ -126,7 +143,8 @@ def install(app: FastAPI, settings: Settings, node: Node | None, health: Heartbe
     def readyz() -> JSONResponse:
         """Ready to accept: data directory writable, database reachable, no stale CRL
         (503 with `reasons` otherwise). `delivery` and `background` are information;
-        /health/delivery is the delivery signal."""
+        /health/delivery is the delivery signal. A peer unreachable longer than its bound
+        makes the status `degraded` (still 200, with the reason)."""
         ok, body = readiness(settings, node, health, clock.now())
         return JSONResponse(body, status_code=200 if ok else 503)
 

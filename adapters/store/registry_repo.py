@@ -275,6 +275,7 @@ def _agency(r: Any, certificates: frozenset[str]) -> Agency:
         contact_phone=r["contact_phone"],
         certificates=certificates,
         note=r["note"],
+        served_by=r["served_by"],
     )
 
 
@@ -291,6 +292,7 @@ def _write_agency(conn: Connection, a: Agency) -> None:
         "contact_email": a.contact_email,
         "contact_phone": a.contact_phone,
         "note": a.note,
+        "served_by": a.served_by,
     }
     exists = conn.execute(
         select(agencies.c.agency_id).where(agencies.c.agency_id == a.agency_id)

@@ -43,6 +43,8 @@ agencies = Table(
     Column("contact_email", String(254), nullable=False),
     Column("contact_phone", String(64), nullable=False),
     Column("note", Text, nullable=False),
+    # The peer serving an external agency (issue 10, migration 0008): "" = this node.
+    Column("served_by", String(64), nullable=False, server_default=""),
     CheckConstraint("kind IN ('internal', 'external')", name="kind"),
     CheckConstraint("state IN ('active', 'suspended', 'retired')", name="state"),
     CheckConstraint("delivery_mode IN ('pull', 'push', 'amqp')", name="delivery_mode"),

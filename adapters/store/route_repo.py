@@ -242,6 +242,18 @@ class SqlRouteTx:
             q = q.where(deliveries.c.state == state.value)
         return int(self._conn.execute(q).scalar_one())
 
+    @guarded
+    def deliveries_in_state(self, state: DeliveryState, recipients: Collection[str],
+                            limit: int) -> list[Delivery]:
+        d = deliveries.c
+        if not recipients:
+            return []
+        rows = self._conn.execute(
+            select(deliveries)
+            .where(d.state == state.value, d.recipient_id.in_(sorted(recipients)))
+            .order_by(d.accepted_at, d.delivery_id).limit(limit))
+        return [_delivery(r) for r in rows]
+
     # --- reconciliation (axis/route/reconcile.py) -----------------------------------
     @guarded
     def stranded_deliveries(

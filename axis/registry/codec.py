@@ -26,8 +26,10 @@ FORMAT = "axis-registry/1"
 FIELDS: tuple[str, ...] = (
     "agency_id", "short_id", "name", "parent_id", "level", "kind", "state",
     "delivery_mode", "endpoint", "contact_email", "contact_phone", "certificates", "note",
+    "served_by",
 )
-_TEXT = {"agency_id", "short_id", "name", "endpoint", "contact_email", "contact_phone", "note"}
+_TEXT = {"agency_id", "short_id", "name", "endpoint", "contact_email", "contact_phone", "note",
+         "served_by"}
 _ENUMS: dict[str, type[AgencyKind] | type[AgencyState] | type[DeliveryMode]] = {
     "kind": AgencyKind, "state": AgencyState, "delivery_mode": DeliveryMode,
 }
@@ -58,6 +60,7 @@ def agency_to_dict(agency: Agency) -> dict[str, object]:
         "contact_phone": agency.contact_phone,
         "certificates": sorted(agency.certificates),
         "note": agency.note,
+        "served_by": agency.served_by,
     }
 
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+# The peer name of the national axis (VDXP): external agencies' default server.
+NATIONAL = "national"
+
 
 class AgencyKind(str, Enum):
     INTERNAL = "internal"  # inside the province: delivered by this node
@@ -42,10 +45,22 @@ class Agency:
     # Free text for administrators: where the identifier comes from (the seed marks its
     # synthetic and unverified identifiers here), the request an entry was made on, ….
     note: str = ""
+    # Which node serves it (issue 10): "" for this node; for an external agency the name
+    # of the peer its copies are forwarded to ("national" for the national axis, or
+    # another province's Axis node). An external agency with none is served by the
+    # national axis, as every agency outside the province was before peers existed.
+    served_by: str = ""
 
     @property
     def active(self) -> bool:
         return self.state is AgencyState.ACTIVE
+
+    @property
+    def peer(self) -> str | None:
+        """The peer that serves it, or None when this node does."""
+        if self.kind is AgencyKind.INTERNAL:
+            return None
+        return self.served_by or NATIONAL
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,6 +93,7 @@ def normalise(agency: Agency) -> Agency:
         contact_email=agency.contact_email.strip(),
         contact_phone=agency.contact_phone.strip(),
         note=_nfc(agency.note),
+        served_by=agency.served_by.strip(),
         certificates=frozenset(normalise_fingerprint(fp) for fp in agency.certificates),
     )
 
@@ -123,6 +124,12 @@ def check_fields(agency: Agency) -> None:
         raise bad.error(f"{who}: the name is required (at most {MAX_NAME} characters)")
     if not MIN_LEVEL <= agency.level <= MAX_LEVEL:
         raise bad.error(f"{who}: level {agency.level} is not in {MIN_LEVEL}…{MAX_LEVEL}")
+    # Issue 10: only an agency outside the province is served by another node.
+    if agency.served_by and agency.kind is AgencyKind.INTERNAL:
+        raise bad.error(f"{who}: an internal agency is served by this node (served_by must "
+                        "be empty)")
+    if len(agency.served_by) > MAX_ID or not _NO_SPACE.fullmatch(agency.served_by or "x"):
+        raise bad.error(f"{who}: served_by is a peer name, 1 to {MAX_ID} characters")
     if agency.delivery_mode is DeliveryMode.PUSH and not _URL.fullmatch(agency.endpoint):
         raise bad.error(f"{who}: push delivery needs an http(s) endpoint URL")
     if len(agency.endpoint) > MAX_NAME:

@@ -3,7 +3,7 @@
     (new) ──queued──▶ QUEUED ──available──▶ AVAILABLE ──delivered──▶ DELIVERED
                         │                     │  ▲
                         ├──────withdrawn──────┤  └─requeued── FAILED ◀──failed──┘
-                        ▼                     ▼
+                        ▼                     ▼       AVAILABLE ──forwarded──▶ FORWARDED
                                  WITHDRAWN
 
 Each function writes, in the caller's transaction (fail closed), the row, the inbox
@@ -25,8 +25,8 @@ from axis.clock import iso
 from axis.route.model import Delivery, DeliveryState, InboxItem, TrailEntry, TrailEvent
 from axis.route.ports import RouteTx
 
-Q, A, D, W, F = (DeliveryState.QUEUED, DeliveryState.AVAILABLE, DeliveryState.DELIVERED,
-                 DeliveryState.WITHDRAWN, DeliveryState.FAILED)
+Q, A, D, W, F, FW = (DeliveryState.QUEUED, DeliveryState.AVAILABLE, DeliveryState.DELIVERED,
+                     DeliveryState.WITHDRAWN, DeliveryState.FAILED, DeliveryState.FORWARDED)
 # transition → the states it may leave. A copy is taken wherever it waits: in the inbox,
 # still on its way (a recipient that knows the id), or dead-lettered by push and then
 # fetched by the agency itself.
@@ -36,6 +36,9 @@ FROM: dict[str, frozenset[DeliveryState]] = {
     "withdrawn": frozenset({Q, A}),  # Art. 9.3: only a copy not yet taken
     "failed": frozenset({A}),
     "requeued": frozenset({F}),
+    # Issue 10: a copy for an agency another node serves leaves from the inbox the
+    # delivery worker moved it into, once that peer has accepted it.
+    "forwarded": frozenset({A}),
 }
 MAX_DETAIL = 300  # a trail detail (push errors can be long)
 
@@ -106,8 +109,9 @@ def withdrawn(tx: RouteTx, d: Delivery, at: datetime, *, document_id: str,
 
 
 def failed(tx: RouteTx, d: Delivery, at: datetime, *, attempts: int, last_error: str,
-           endpoint: str = "") -> Delivery:
-    """AVAILABLE → FAILED: push gave up (a dead letter), out of the inbox."""
+           endpoint: str = "", channel: str = "push") -> Delivery:
+    """AVAILABLE → FAILED: push (or a peer's forwarding, `channel="peer"`) gave up: a dead
+    letter, out of the inbox."""
     _check(d, "failed")
     d = replace(d, state=F)
     tx.update_delivery(d)
@@ -115,10 +119,31 @@ def failed(tx: RouteTx, d: Delivery, at: datetime, *, attempts: int, last_error:
     tx.add_trail(TrailEntry(
         d.document_id, d.recipient_id, TrailEvent.FAILED, at, d.delivery_id,
         status_code=d.status_code,
-        detail=f"push: {attempts} attempts; {last_error}"[:MAX_DETAIL]))
+        detail=f"{channel}: {attempts} attempts; {last_error}"[:MAX_DETAIL]))
+    code = errors.PEER_DEAD_LETTERED if channel == "peer" else errors.PUSH_DEAD_LETTERED
     tx.append_journal(at, "delivery.failed", d.delivery_id, {
-        "recipient": d.recipient_id, "code": errors.PUSH_DEAD_LETTERED.id,
+        "recipient": d.recipient_id, "code": code.id,
         "attempts": attempts, "last_error": last_error, "endpoint": endpoint})
+    return d
+
+
+def forwarded(tx: RouteTx, d: Delivery, at: datetime, *, peer: str, peer_transport_id: str,
+              size: int) -> Delivery:
+    """AVAILABLE → FORWARDED: the peer serving the recipient accepted the copy, byte for
+    byte the sender's package (issue 10). The hop — when, to whom, the peer's id for it,
+    the digest of what was handed over — goes into the trail and the journal; the
+    recipient's 01 comes back from its own node, not from this one."""
+    _check(d, "forwarded")
+    d = replace(d, state=FW)
+    tx.update_delivery(d)
+    tx.remove_from_inbox(d.delivery_id)
+    tx.add_trail(TrailEntry(
+        d.document_id, d.recipient_id, TrailEvent.FORWARDED, at, d.delivery_id,
+        status_code=d.status_code,
+        detail=f"peer {peer}: {peer_transport_id}"[:MAX_DETAIL]))
+    tx.append_journal(at, "delivery.forwarded", d.delivery_id, {
+        "recipient": d.recipient_id, "peer": peer, "peer_transport_id": peer_transport_id,
+        "sha256": d.package_sha256, "size": size})
     return d
 
 

@@ -65,6 +65,18 @@ class Checked:
 TrustStage = Callable[[bytes, datetime], Checked]
 
 
+@dataclass(frozen=True, slots=True)
+class PeerAdmission:
+    """A peer node's admission list of unsigned senders ("*": any), issue 10."""
+
+    peer: str
+    admits: frozenset[str]
+
+
+# The same stage judging with a peer's admission list added.
+PeerTrustStage = Callable[[bytes, datetime, PeerAdmission], Checked]
+
+
 def document_id_of(package: Package) -> str:
     if isinstance(package, StatusPackage):
         return package.header.response_for.document_id
@@ -103,13 +115,19 @@ class Exchange:
     calendar: WorkCalendar
     clock: Clock
     new_id: Callable[[], str]
+    peer_trust: PeerTrustStage | None = None
 
     # --- accept ---------------------------------------------------------------------
     def submit(
         self, raw: bytes, *, kind: Kind | None = None,
         sender_allowed: Callable[[str], bool] | None = None,
+        peer_admits: PeerAdmission | None = None, local_only: bool = False,
     ) -> Receipt:
         """Accept a package or raise the refusal, journaled with its error id.
+
+        From a peer node (issue 10, axis/federation/intake.py): `peer_admits` is that
+        peer's admission list of unsigned senders, `local_only` routes to this node's
+        agencies only (axis/route/policy.py).
 
         From an authenticated edge: `kind` is what the caller declared (messageType) and
         `sender_allowed` authorises the signed sender (From/OrganId), e.g. "the
@@ -123,14 +141,17 @@ class Exchange:
         bytes behind, because `_accept` stores them only once everything is decided."""
         at = self.clock.now()
         try:
-            checked = self.trust(raw, at)
+            if peer_admits is not None and self.peer_trust is not None:
+                checked = self.peer_trust(raw, at, peer_admits)
+            else:
+                checked = self.trust(raw, at)
             package = checked.package
             if sender_allowed is not None and not sender_allowed(package.sender_id):
                 raise errors.AUTH_SENDER_MISMATCH.error(repr(package.sender_id))
             if kind is not None and package.kind is not kind:
                 raise errors.MESSAGE_TYPE_MISMATCH.error(
                     f"declared {kind.value}, the package is {package.kind.value}")
-            plan = route(package, self.directory)
+            plan = route(package, self.directory, local_only=local_only)
             for attempt in range(1, ACCEPT_TRIES + 1):
                 try:
                     with self.store.transaction() as tx:

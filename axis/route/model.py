@@ -3,7 +3,8 @@
 A *delivery* is one copy of one package for one recipient (its id is the transport id the
 sender gets in its receipt). Its life: QUEUED (accepted, durable, in the outbox or on the
 broker) → AVAILABLE (in the recipient's inbox) → DELIVERED (taken: Art. 11.2 receipt time)
-or WITHDRAWN (recalled before it was taken, Art. 9.3) or FAILED (dead-lettered).
+or WITHDRAWN (recalled before it was taken, Art. 9.3) or FAILED (dead-lettered), or, for
+an agency another node serves, FORWARDED (handed to that peer, issue 10).
 Every transition is made by axis/route/delivery.py, and nowhere else.
 """
 
@@ -23,6 +24,9 @@ class DeliveryState(str, Enum):
     DELIVERED = "delivered"
     WITHDRAWN = "withdrawn"
     FAILED = "failed"
+    # Handed to the peer node that serves the recipient (issue 10): this node's part is
+    # done; the recipient's statuses come back through the peer as packages.
+    FORWARDED = "forwarded"
 
 
 class TransportState(str, Enum):
@@ -45,6 +49,8 @@ class TrailEvent(str, Enum):
     WITHDRAWN = "withdrawn"  # copy taken back before delivery
     FAILED = "failed"  # delivery gave up (dead letter)
     REFUSED = "refused"  # the node refused the package
+    FORWARDED = "forwarded"  # handed to the peer node serving the recipient (a hop)
+    HOP_IN = "hop_in"  # taken from a peer node (the hop that brought it here)
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,11 @@ def _agency(directory: AgencyDirectory, identifier: str) -> Agency | None:
     return directory.find(identifier) if identifier else None
 
 
-def route(package: Package, directory: AgencyDirectory) -> Route:
+def route(package: Package, directory: AgencyDirectory, *, local_only: bool = False
+          ) -> Route:
+    """`local_only`: a package a peer node brought (issue 10). Its `To` may name agencies
+    of other provinces, which their own nodes serve: only this node's agencies get a copy
+    here (forwarding the others back would loop), and an unknown one is not a refusal."""
     sender = _agency(directory, package.sender_id)
     if sender is None:
         raise errors.SENDER_UNKNOWN.error(f"From/OrganId {package.sender_id!r}")
@@ -60,6 +64,8 @@ def route(package: Package, directory: AgencyDirectory) -> Route:
     recipients: list[Agency] = []
     for identifier in dict.fromkeys(package.recipient_ids):  # one copy per recipient
         agency = _agency(directory, identifier)
+        if local_only and (agency is None or agency.peer is not None):
+            continue
         if agency is None:
             where = "ResponseFor/OrganId" if isinstance(package, StatusPackage) else "To/OrganId"
             raise errors.UNKNOWN_AGENCY.error(f"{where} {identifier!r}")
@@ -67,4 +73,6 @@ def route(package: Package, directory: AgencyDirectory) -> Route:
             raise errors.RECIPIENT_SUSPENDED.error(f"{agency.agency_id} is {agency.state.value}")
         if agency.agency_id not in {a.agency_id for a in recipients}:
             recipients.append(agency)
+    if local_only and not recipients:
+        raise errors.UNKNOWN_AGENCY.error("no recipient of the package is served by this node")
     return Route(sender, tuple(recipients))

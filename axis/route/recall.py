@@ -104,7 +104,9 @@ def withdraw(
     if not copies:  # decided by `check_recall` before anything was written
         raise errors.RECALL_TARGET_UNKNOWN.error(
             f"{target!r} was not sent by {package.sender_id} to {recipient_id}")
-    if any(d.state is DeliveryState.DELIVERED for d in copies):
+    # Taken, or handed to the peer serving the recipient (issue 10): the recall travels
+    # as a package, to the recipient or to its node, which withdraws it there.
+    if any(d.state in (DeliveryState.DELIVERED, DeliveryState.FORWARDED) for d in copies):
         return None
     pending = [d for d in copies if d.state in _NOT_TAKEN]
     if not pending:  # already withdrawn (a repeated recall): the same answer again

@@ -24,6 +24,14 @@ from axis.trust.verdict import State, Verdict
 @dataclass(frozen=True, slots=True)
 class TrustPolicy:
     admit_unsigned: frozenset[str] = frozenset()  # agency identifiers, as in From/OrganId
+    # Issue 10: a package a peer node brought is judged with that peer's own list added
+    # (`for_peer`); `admit_any` is that list's "*" (every sender the peer brings).
+    admit_any: bool = False
+    source: str = "the migration exception list (trust.admit_unsigned)"
+
+    def for_peer(self, peer: str, admits: frozenset[str]) -> TrustPolicy:
+        return TrustPolicy(self.admit_unsigned | (admits - {"*"}), admit_any="*" in admits,
+                           source=f"the admission list of peer {peer}")
 
     @classmethod
     def of(cls, agencies: Iterable[str]) -> TrustPolicy:
@@ -60,9 +68,10 @@ def decide(policy: TrustPolicy, verdict: Verdict, sender_id: str) -> Admission:
             warnings = (errors.LEGACY_SHA1_ADMITTED.finding(
                 f"signer {verdict.signer.subject if verdict.signer else '?'}"),)
         return Admission(verdict, sender_id, warnings)
-    if verdict.state in (State.ABSENT, State.PLACEHOLDER) and sender_id in policy.admit_unsigned:
+    if verdict.state in (State.ABSENT, State.PLACEHOLDER) and (
+            policy.admit_any or sender_id in policy.admit_unsigned):
         return Admission(verdict, sender_id, (errors.UNSIGNED_ADMITTED.finding(
-            f"{verdict.state.value} signature from {sender_id}, admitted by the "
-            "migration exception list (trust.admit_unsigned)"),))
+            f"{verdict.state.value} signature from {sender_id}, admitted by "
+            f"{policy.source}"),))
     code = verdict.code or errors.SIGNATURE_INVALID
     raise code.error(verdict.reason)

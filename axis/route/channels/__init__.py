@@ -10,8 +10,9 @@ A channel decides, never transitions: every state change still goes through
 axis/route/delivery.py (directly, or through `Exchange.take`). `Channels` is the
 dispatcher the node runs: it reads the active agencies once per pass, gives each channel
 the agencies of its mode, and answers the delivery worker's question of whose copies the
-node hands into an inbox (`inbox_agencies`). A peer (the national axis) is the next
-channel: one more class with its own mode, nothing else changes here.
+node hands into an inbox (`inbox_agencies`). An agency another node serves (issue 10:
+`Agency.peer`, the national axis or another province) is the peer channel's, whatever its
+mode: axis/route/channels/peer.py forwards its copies from the inbox.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ class Channels:
     """One channel per delivery mode, chosen by the agency's mode."""
 
     def __init__(self, directory: AgencyLister, channels: Iterable[DeliveryChannel], *,
-                 clock: Clock, poll_seconds: float) -> None:
+                 clock: Clock, poll_seconds: float,
+                 peer: DeliveryChannel | None = None) -> None:
         by_mode: dict[DeliveryMode, DeliveryChannel] = {}
         for channel in channels:
             if channel.mode in by_mode:
@@ -105,6 +107,7 @@ class Channels:
         if missing:
             raise ValueError(f"no delivery channel for mode(s) {', '.join(missing)}")
         self._by_mode = by_mode
+        self._peer = peer
         self._directory = directory
         self._clock = clock
         self._poll_seconds = poll_seconds
@@ -113,6 +116,8 @@ class Channels:
         return self._by_mode[mode]
 
     def of(self, agency: Agency) -> DeliveryChannel:
+        if self._peer is not None and agency.peer is not None:
+            return self._peer
         return self._by_mode[agency.delivery_mode]
 
     def inbox_agencies(self) -> builtins.list[str]:
@@ -125,7 +130,10 @@ class Channels:
         agencies = self._directory.list(state=AgencyState.ACTIVE)
         report = ChannelReport()
         for mode, channel in self._by_mode.items():
-            report += channel.run_once([a for a in agencies if a.delivery_mode is mode])
+            report += channel.run_once([a for a in agencies
+                                        if a.delivery_mode is mode and self.of(a) is channel])
+        if self._peer is not None:
+            report += self._peer.run_once([a for a in agencies if a.peer is not None])
         return report
 
     def run(self, stop: threading.Event, guard: LoopGuard | None = None) -> None:

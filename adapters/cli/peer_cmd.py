@@ -1,0 +1,172 @@
+"""`axis peer add|list|show|status|resend|enable|disable|poll`: the peer nodes this node
+forwards to and polls (issue 10; the same as /admin/v1/peers). `status` exits 1 when a
+peer has been unreachable longer than its bound, so a monitoring check can call it."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+from typing import Any
+
+from axis.clock import iso
+from axis.federation.model import PeerKind
+from axis.settings import Settings
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("peer", help="peer nodes: the national axis, other provinces")
+    s = p.add_subparsers(dest="peer_command", required=True)
+    c = s.add_parser("add", help="register a peer node")
+    c.add_argument("name", help="the name agencies' served_by gives (national, h40 …)")
+    c.add_argument("--kind", choices=[k.value for k in PeerKind], default="vdxp")
+    c.add_argument("--endpoint", required=True, help="the protocol's base URL")
+    c.add_argument("--system-id", required=True, help="this node's system id at the peer")
+    c.add_argument("--secret-file", required=True,
+                   help="file holding the shared secret (read at each call)")
+    c.add_argument("--admit-unsigned", action="append", default=[], metavar="SENDER",
+                   help="a sender whose unsigned packages this peer may bring ('*': any);"
+                        " repeatable; every admission is journaled")
+    c.add_argument("--node-cert", action="append", default=[], metavar="SHA256",
+                   help="fingerprint of the peer node's signing certificate: it may sign "
+                        "for the agencies the peer serves (its 01s); repeatable")
+    c.add_argument("--unreachable-after", type=int, default=900, metavar="SECONDS",
+                   help="/readyz degraded when failing this long (default 900)")
+    c.add_argument("--note", default="")
+    c.add_argument("--actor")
+    c.set_defaults(handler=run_add)
+    c = s.add_parser("list", help="the registered peers")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=run_list)
+    for name, handler, help_ in (("show", run_show, "one peer with its backlog"),):
+        c = s.add_parser(name, help=help_)
+        c.add_argument("name")
+        c.set_defaults(handler=handler)
+    c = s.add_parser("status", help="every peer: backlog, oldest waiting, attempts, last "
+                                    "success (exit 1 when one is unreachable)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=run_status)
+    c = s.add_parser("resend", help="a peer's dead letters back in its queue")
+    c.add_argument("name")
+    c.add_argument("delivery_ids", nargs="*", metavar="DELIVERY_ID",
+                   help="default: all of the peer's dead letters")
+    c.add_argument("--reason", required=True)
+    c.add_argument("--actor")
+    c.set_defaults(handler=run_resend)
+    for name, active in (("enable", True), ("disable", False)):
+        c = s.add_parser(name, help=f"{name} forwarding to and polling from a peer")
+        c.add_argument("name")
+        c.add_argument("--actor")
+        c.set_defaults(handler=run_active, active=active)
+    c = s.add_parser("poll", help="poll the peers once now (what the scheduler does)")
+    c.set_defaults(handler=run_poll)
+
+
+def _actor(args: argparse.Namespace) -> str:
+    if getattr(args, "actor", None):
+        return str(args.actor)
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _node(settings: Settings) -> Any:
+    from adapters.node import build_node
+
+    return build_node(settings)
+
+
+def run_add(args: argparse.Namespace, settings: Settings) -> int:
+    node = _node(settings)
+    try:
+        peer = node.peer_admin.add(
+            name=args.name, kind=PeerKind(args.kind), endpoint=args.endpoint,
+            system_id=args.system_id, secret_file=args.secret_file,
+            admit_unsigned=args.admit_unsigned, node_certificates=args.node_cert,
+            unreachable_after_s=args.unreachable_after,
+            note=args.note, actor=_actor(args))
+    finally:
+        node.close()
+    print(f"added peer {peer.name} ({peer.kind.value}) at {peer.endpoint}")
+    return 0
+
+
+def run_list(args: argparse.Namespace, settings: Settings) -> int:
+    node = _node(settings)
+    try:
+        peers = node.peer_admin.list()
+    finally:
+        node.close()
+    if args.json:
+        print(json.dumps([p.public() for p in peers], ensure_ascii=False))
+        return 0
+    for p in peers:
+        state = "active" if p.active else "disabled"
+        print(f"{p.name:<12} {p.kind.value:<5} {state:<8} {p.endpoint}")
+    return 0
+
+
+def run_show(args: argparse.Namespace, settings: Settings) -> int:
+    node = _node(settings)
+    try:
+        view = node.peer_admin.show(args.name)
+    finally:
+        node.close()
+    print(json.dumps(view.public(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def run_status(args: argparse.Namespace, settings: Settings) -> int:
+    node = _node(settings)
+    try:
+        views = node.peer_admin.status()
+    finally:
+        node.close()
+    if args.json:
+        print(json.dumps([v.public() for v in views], ensure_ascii=False))
+    else:
+        print("peer          waiting  oldest waiting                    attempts  dead  "
+              "last success")
+        for v in views:
+            b = v.backlog
+            oldest = iso(b.oldest_waiting_at) if b.oldest_waiting_at else "-"
+            last = iso(v.peer.last_success_at) if v.peer.last_success_at else "never"
+            flag = "  UNREACHABLE" if v.unreachable else ""
+            print(f"{v.peer.name:<12} {b.waiting:>8}  {oldest:<32}  {b.attempts:>8}  "
+                  f"{b.dead_letters:>4}  {last}{flag}")
+    return 1 if any(v.unreachable for v in views) else 0
+
+
+def run_resend(args: argparse.Namespace, settings: Settings) -> int:
+    node = _node(settings)
+    try:
+        resent = node.peer_admin.resend(args.name, args.delivery_ids, actor=_actor(args),
+                                        reason=args.reason)
+    finally:
+        node.close()
+    print(json.dumps({"peer": args.name, "resent": resent}))
+    return 0
+
+
+def run_active(args: argparse.Namespace, settings: Settings) -> int:
+    node = _node(settings)
+    try:
+        peer = node.peer_admin.set_active(args.name, args.active, actor=_actor(args))
+    finally:
+        node.close()
+    print(f"peer {peer.name}: {'enabled' if peer.active else 'disabled'}")
+    return 0
+
+
+def run_poll(args: argparse.Namespace, settings: Settings) -> int:
+    node = _node(settings)
+    try:
+        report = node.intake.poll_all()
+    finally:
+        node.close()
+    print(json.dumps({"accepted": report.accepted, "duplicates": report.duplicates,
+                      "refused": report.refused,
+                      "acknowledged_again": report.acknowledged_again,
+                      "failed_peers": list(report.failed_peers)}))
+    return 1 if report.failed_peers else 0

@@ -1,0 +1,115 @@
+"""/admin/v1/peers: the peer nodes (issue 10, item 6), the same operations as `axis peer`
+(axis/federation/peers.py), under the admin API's tokens and roles."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Security
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, Field
+
+from adapters.node import Node
+from adapters.rest.admin import ADMIN, OPERATOR, ReasonIn, Who, _responses
+from adapters.rest.admin_auth import admin_route_class
+from axis.federation.model import PeerKind
+from axis.settings import Settings
+
+
+class PeerIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    kind: PeerKind = PeerKind.VDXP
+    endpoint: str = Field(min_length=1, max_length=500)
+    system_id: str = Field(min_length=1, max_length=128)
+    secret_file: str = Field(min_length=1, max_length=500,
+                             description="a file on the node holding the shared secret")
+    admit_unsigned: list[str] = Field(default_factory=list, max_length=1000)
+    node_certificates: list[str] = Field(
+        default_factory=list, max_length=20,
+        description="SHA-256 fingerprints of the peer node's signing certificates")
+    unreachable_after_s: int = Field(default=900, ge=1)
+    note: str = Field(default="", max_length=2000)
+
+
+class BacklogOut(BaseModel):
+    waiting: int
+    oldest_waiting_at: str | None
+    attempts: int
+    next_attempt_at: str | None
+    dead_letters: int
+
+
+class PeerOut(BaseModel):
+    name: str
+    kind: PeerKind
+    endpoint: str
+    system_id: str
+    secret_file: str
+    admit_unsigned: list[str]
+    node_certificates: list[str]
+    unreachable_after_s: int
+    active: bool
+    note: str
+    added_at: str | None
+    last_success_at: str | None
+    last_failure_at: str | None
+    failing_since: str | None
+    last_error: str
+
+
+class PeerStatusOut(PeerOut):
+    agencies: int = Field(description="agencies this peer serves")
+    unreachable: bool = Field(description="failing for longer than unreachable_after_s")
+    backlog: BacklogOut
+
+
+class PeerListOut(BaseModel):
+    peers: list[PeerStatusOut]
+
+
+class ResentOut(BaseModel):
+    peer: str
+    resent: list[str]
+
+
+class ResendIn(ReasonIn):
+    delivery_ids: list[str] = Field(default_factory=list, max_length=10_000,
+                                    description="default: every dead letter of the peer")
+
+
+def router(settings: Settings, node: Node) -> APIRouter:
+    bearer = HTTPBearer(auto_error=False, scheme_name="AdminBearer",
+                        description="an administrator token (`axis admin token`)")
+    r = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Security(bearer)],
+                  route_class=admin_route_class(lambda: settings.admin.tokens))
+    peers = node.peer_admin
+
+    @r.get("/peers", openapi_extra=OPERATOR, responses=_responses())
+    def list_peers() -> PeerListOut:
+        """Every peer with its backlog, oldest waiting copy, attempts, dead letters and
+        last success; `unreachable` when failing longer than its bound."""
+        return PeerListOut(peers=[PeerStatusOut.model_validate(v.public())
+                                  for v in peers.status()])
+
+    @r.get("/peers/{name}", openapi_extra=OPERATOR, responses=_responses(404))
+    def show_peer(name: str) -> PeerStatusOut:
+        return PeerStatusOut.model_validate(peers.show(name).public())
+
+    @r.post("/peers", status_code=201, openapi_extra=ADMIN, responses=_responses(422))
+    def add_peer(body: PeerIn, who: Who) -> PeerOut:
+        """Register a peer node (its secret stays in the file named)."""
+        peer = peers.add(name=body.name, kind=body.kind, endpoint=body.endpoint,
+                         system_id=body.system_id, secret_file=body.secret_file,
+                         admit_unsigned=body.admit_unsigned,
+                         node_certificates=body.node_certificates,
+                         unreachable_after_s=body.unreachable_after_s, note=body.note,
+                         actor=who.name)
+        return PeerOut.model_validate(peer.public())
+
+    @r.post("/peers/{name}/resend", openapi_extra=ADMIN, responses=_responses(404, 422))
+    def resend(name: str, body: ResendIn, who: Who) -> ResentOut:
+        """The peer's dead letters (or the ones named) back in its queue, same key."""
+        peers.get(name)  # peer.unknown (404) before anything else
+        resent = peers.resend(name, body.delivery_ids, actor=who.name, reason=body.reason)
+        node.worker.wake.set()
+        return ResentOut(peer=name, resent=resent)
+
+    return r

@@ -1,0 +1,208 @@
+"""A test federation: the simulated national axis (tools/vdxp_sim, written from vdxp.md
+alone) as a real child process, and two provincial nodes — Lạng Sơn (H37) and Nghệ An
+(H41) — each with its own database, registry and node key, sharing one test CA (as
+provinces share the national PKI), each registered with the national axis as a member
+system and each naming it as its peer `national`.
+
+The nodes run in this process with fixed clocks so the tests drive every step (deliver,
+forward, poll, take); the simulator's timestamp window is wide for that reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from exchange_support import SEED, SIGNERS, T0, TestNode, make_pki
+
+from adapters.node import build_node
+from axis.clock import FixedClock
+from axis.federation.model import PeerKind
+from axis.registry import codec
+from axis.registry.model import Agency, AgencyKind
+from axis.settings import FederationSettings, Settings, TrustSettings
+from axis.trust import pki
+from axis.trust.verdict import fingerprint
+
+REPO = Path(__file__).resolve().parent.parent
+START_S = 60.0
+NA_UBND = "000.00.00.H41"  # Ủy ban nhân dân tỉnh Nghệ An
+NA_SO_NV = "000.00.02.H41"  # Sở Nội vụ Nghệ An
+NA_AGENCIES = (NA_UBND, NA_SO_NV)
+SECRETS = {"axis-h37": "h37-secret", "axis-h41": "h41-secret"}
+
+
+def _unit(i: int, code: str, name: str, center: str) -> dict[str, Any]:
+    return {"id": i, "code": code, "pid": 0, "name": name, "mail": "", "centerCode": center,
+            "version": 1, "deleted": False, "modifyDate": "2025-01-01", "isAgency": True}
+
+
+def sim_config() -> dict[str, Any]:
+    units = [_unit(i + 1, a, a, "H37") for i, a in enumerate(SIGNERS)]
+    units += [_unit(100 + i, a, a, "H41") for i, a in enumerate(NA_AGENCIES)]
+    return {"systems": [{"system_id": s, "secret": k, "center": s[-3:].upper()}
+                        for s, k in SECRETS.items()],
+            "units": units,
+            # The nodes' clocks are fixed in 2026-11-24: a window that admits them.
+            "timestamp_window_hours": 24 * 3650}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _connects(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Sim:
+    """The simulated national axis as a child process; kill -9 and restart keep its data."""
+
+    def __init__(self, tmp: Path, config: dict[str, Any]) -> None:
+        self.tmp = tmp
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = tmp / "sim-config.json"
+        self.config.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+        self.data = tmp / "sim-data"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = self.tmp / f"sim-{self.starts}.log"
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tools.vdxp_sim", "--host", "127.0.0.1",
+                 "--port", str(self.port), "--config", str(self.config),
+                 "--data-dir", str(self.data)],
+                cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + START_S
+        line = f"vdxp-sim running on {self.url}"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"simulator exited: {log.read_text(errors='replace')}")
+            if line in log.read_text(errors="replace") and _connects(self.port):
+                return
+            time.sleep(0.05)  # polling a child's readiness with a deadline
+        raise AssertionError(f"simulator not ready in {START_S}s: {log.read_text()}")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+
+@dataclass
+class Federation:
+    __test__ = False
+
+    sim: Sim
+    ls: TestNode  # Lạng Sơn, H37
+    na: TestNode  # Nghệ An, H41
+
+    def step(self, rounds: int = 3) -> None:
+        """Move everything one hop at a time on both nodes: the delivery worker (outbox
+        → inboxes, the 01s owed), forwarding to the national axis, polling it."""
+        for _ in range(rounds):
+            for t in (self.ls, self.na):
+                t.node.worker.run_once()
+                t.node.exchange.emit_due_arrivals()
+                t.node.worker.run_once()
+                t.node.channels.run_once()
+            for t in (self.ls, self.na):
+                t.node.intake.poll_all()
+
+
+def _settings(tmp: Path, name: str, anchors: Path, province: str, **extra: Any) -> Settings:
+    # The node key from the shared CA: the other province verifies this node's 01s.
+    pki_dir = anchors.parent
+    return Settings(data_dir=tmp / name, province=province,
+                    trust=TrustSettings(anchors_dir=anchors,
+                                        node_key=pki_dir / f"node-{name}.key",
+                                        node_cert=pki_dir / f"node-{name}.pem"),
+                    federation=FederationSettings(require_https=False, base_delay_seconds=1,
+                                                  max_delay_seconds=1, urgent_factor=0.5),
+                    **extra)
+
+
+def _external(agency_id: str) -> Agency:
+    return Agency(agency_id=agency_id, short_id=agency_id, name=f"Cơ quan {agency_id}",
+                  kind=AgencyKind.EXTERNAL, served_by="national")
+
+
+def _node(tmp: Path, name: str, settings: Settings, pki_dir: Path) -> TestNode:
+    clock = FixedClock(T0)
+    ids = itertools.count(1)
+    node = build_node(settings, clock=clock, new_id=lambda: f"{name}-{next(ids):06d}")
+    return TestNode(node, clock, pki_dir)
+
+
+def node_fingerprint(pki_dir: Path, name: str) -> str:
+    return fingerprint(pki.load_certs(pki_dir / f"node-{name}.pem")[0])
+
+
+def _peer(t: TestNode, tmp: Path, sim: Sim, system_id: str, other: str, **kw: Any) -> None:
+    secret = tmp / f"{system_id}.secret"
+    secret.write_text(SECRETS[system_id] + "\n", encoding="utf-8")
+    # Through the national axis, the other province's node signs its 01s.
+    t.node.peer_admin.add(name="national", kind=PeerKind.VDXP, endpoint=sim.url,
+                          system_id=system_id, secret_file=str(secret), actor="test",
+                          node_certificates=[node_fingerprint(t.pki_dir, other)], **kw)
+
+
+@contextmanager
+def federation(tmp: Path, **peer_options: Any) -> Iterator[Federation]:
+    pki_dir = tmp / "pki"
+    anchors = make_pki(pki_dir)
+    for agency_id in (*NA_AGENCIES, "node-ls", "node-na"):
+        pki.issue(pki_dir, agency_id, T0.replace(year=2025), days=3 * 365)
+    sim = Sim(tmp, sim_config())
+    sim.start()
+    ls = na = None
+    try:
+        ls = _node(tmp, "ls", _settings(tmp, "ls", anchors, "H37"), pki_dir)
+        ls.node.registry.import_rows(codec.load_json(SEED.read_text(encoding="utf-8")),
+                                     actor="test", reason="seed", only_new=True)
+        for agency_id in NA_AGENCIES:  # the seed knows some agencies of other provinces
+            if ls.node.registry.find(agency_id) is None:
+                ls.node.registry.add(_external(agency_id), actor="test", reason="peer test")
+        na = _node(tmp, "na", _settings(tmp, "na", anchors, "H41"), pki_dir)
+        na.node.registry.add(Agency(agency_id=NA_UBND, short_id="H41", name="UBND Nghệ An"),
+                             actor="test", reason="peer test")
+        na.node.registry.add(Agency(agency_id=NA_SO_NV, short_id="H41.02",
+                                    name="Sở Nội vụ Nghệ An", parent_id=NA_UBND),
+                             actor="test", reason="peer test")
+        for agency_id in SIGNERS:
+            na.node.registry.add(_external(agency_id), actor="test", reason="peer test")
+        _peer(ls, tmp, sim, "axis-h37", "na", **peer_options)
+        _peer(na, tmp, sim, "axis-h41", "ls", **peer_options)
+        yield Federation(sim, ls, na)
+    finally:
+        for t in (ls, na):
+            if t is not None:
+                t.node.close()
+        sim.stop()
+
