@@ -163,6 +163,8 @@ class FederationSettings(_Frozen):
     timeout_seconds: float = Field(default=60.0, gt=0)  # one call to a peer
     batch: int = Field(default=50, gt=0)  # packages per peer per pass
     poll_seconds: float = Field(default=30.0, gt=0)  # how often each peer is polled
+    # How often the national axis's registry is read (axis/federation/registry_sync.py).
+    registry_sync_hours: float = Field(default=6.0, gt=0)
     # Packages from the national axis: plain http only for tests and closed networks.
     require_https: bool = True
 

@@ -1,6 +1,8 @@
-"""`axis peer add|list|show|status|resend|enable|disable|poll`: the peer nodes this node
-forwards to and polls (issue 10; the same as /admin/v1/peers). `status` exits 1 when a
-peer has been unreachable longer than its bound, so a monitoring check can call it."""
+"""`axis peer add|list|show|status|resend|enable|disable|poll|sync|units|register|
+unregister`: the peer nodes this node forwards to and polls (issue 10; the same as
+/admin/v1/peers). `status` exits 1 when a peer has been unreachable longer than its
+bound, so a monitoring check can call it; `units` exits 1 when a registry sync conflict
+is open."""
 
 from __future__ import annotations
 
@@ -60,6 +62,27 @@ def register(sub: Any) -> None:
         c.set_defaults(handler=run_active, active=active)
     c = s.add_parser("poll", help="poll the peers once now (what the scheduler does)")
     c.set_defaults(handler=run_poll)
+    c = s.add_parser("sync", help="read the peer's registry into ours now (what the "
+                                  "scheduler does every federation.registry_sync_hours)")
+    c.add_argument("name")
+    c.set_defaults(handler=run_sync)
+    c = s.add_parser("units", help="the units last seen from a peer, with the open "
+                                   "conflicts (exit 1 when there is one)")
+    c.add_argument("name")
+    c.add_argument("--conflicts", action="store_true",
+                   help="only the conflicts (resolved ones too)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=run_units)
+    for name, handler, help_ in (
+            ("register", run_register, "register one of this node's agencies with the "
+                                       "peer as served by this node (registerAgency)"),
+            ("unregister", run_unregister, "withdraw that registration (deleteAgency)")):
+        c = s.add_parser(name, help=help_)
+        c.add_argument("name")
+        c.add_argument("agency_id", metavar="AGENCY_ID")
+        c.add_argument("--reason", required=True)
+        c.add_argument("--actor")
+        c.set_defaults(handler=handler)
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -170,3 +193,63 @@ def run_poll(args: argparse.Namespace, settings: Settings) -> int:
                       "acknowledged_again": report.acknowledged_again,
                       "failed_peers": list(report.failed_peers)}))
     return 1 if report.failed_peers else 0
+
+
+def run_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.federation.sync_setup import registry_sync_for
+
+    node = _node(settings)
+    try:
+        report = registry_sync_for(node).sync(args.name)
+    finally:
+        node.close()
+    print(json.dumps(report.public(), ensure_ascii=False))
+    return 0
+
+
+def run_units(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.federation.sync_setup import registry_sync_for
+
+    node = _node(settings)
+    try:
+        sync = registry_sync_for(node)
+        units = [] if args.conflicts else sync.units(args.name)
+        conflicts = sync.conflicts(args.name, open_only=not args.conflicts)
+    finally:
+        node.close()
+    if args.json:
+        print(json.dumps({"peer": args.name, "units": [u.public() for u in units],
+                          "conflicts": [c.public() for c in conflicts]},
+                         ensure_ascii=False))
+    else:
+        for u in units:
+            gone = " deleted" if u.deleted else ""
+            print(f"{u.code:<24} {u.center:<6} v{u.version:<8} {u.outcome.value:<9}"
+                  f"{gone} {u.name}")
+        for c in conflicts:
+            state = f"resolved {iso(c.resolved_at)}" if c.resolved_at else "OPEN"
+            print(f"CONFLICT {c.code:<24} {c.kind.value:<13} {state}  first "
+                  f"{iso(c.first_seen)} last {iso(c.last_seen)}  {c.detail}")
+    return 1 if any(c.resolved_at is None for c in conflicts) else 0
+
+
+def run_register(args: argparse.Namespace, settings: Settings) -> int:
+    return _registration(args, settings, register=True)
+
+
+def run_unregister(args: argparse.Namespace, settings: Settings) -> int:
+    return _registration(args, settings, register=False)
+
+
+def _registration(args: argparse.Namespace, settings: Settings, *, register: bool) -> int:
+    from adapters.federation.sync_setup import registry_sync_for
+
+    node = _node(settings)
+    try:
+        sync = registry_sync_for(node)
+        call = sync.register if register else sync.unregister
+        reg = call(args.name, args.agency_id, actor=_actor(args), reason=args.reason)
+    finally:
+        node.close()
+    print(json.dumps(reg.public(), ensure_ascii=False))
+    return 0

@@ -44,6 +44,11 @@ class VdxpLink:
         return VdxpClient(peer.endpoint, peer.system_id, secret, http=self._http,
                           now=self._now)
 
+    def client(self, peer: Peer) -> VdxpClient:
+        """A client of the peer for the calls beyond forwarding and polling (the registry
+        sync: adapters/federation/sync_setup.py)."""
+        return self._client(peer)
+
     def send(self, peer: Peer, content: PackageContent, *, sender: str,
              recipients: Sequence[str], kind: Kind) -> str:
         # The whole package in one value: the multipart part needs its length and the

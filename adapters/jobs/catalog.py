@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from adapters.federation.sync_setup import registry_sync_for
 from adapters.jobs.scheduler import Job
 from adapters.logs import get_logger
 from adapters.node import Node
 from adapters.store.auth_state import SqlAdmission
 from axis import errors
 from axis.auth.ratelimit import Bucket
+from axis.federation.model import PeerKind
 from axis.health import LoopGuard
 from axis.settings import Settings
 
@@ -89,7 +91,36 @@ def node_jobs(node: Node) -> list[Job]:
             poll_peers(node), at_start=True,
             expected_every=max(POLL_LATE_AFTER, 4 * timedelta(
                 seconds=node.settings.federation.poll_seconds))),
+        # Issue 10, item 1: the national axis's registry read into ours. Safe in several
+        # processes: each change goes through the registry, a repeated run finds nothing.
+        Job("federation.registry_sync",
+            timedelta(hours=node.settings.federation.registry_sync_hours),
+            registry_sync(node)),
     ] if node.settings.federation.enabled else [])
+
+
+def registry_sync(node: Node) -> Callable[[datetime], None]:
+    """Sync the registry from every active peer of kind vdxp (another Axis node's
+    listener has no registry to read); a peer that fails fails the run, after the others."""
+    sync = registry_sync_for(node)
+
+    def run(at: datetime) -> None:
+        failed: list[str] = []
+        for peer in node.peers.list():
+            if not peer.active or peer.kind is not PeerKind.VDXP:
+                continue
+            try:
+                report = sync.sync(peer.name)
+            except errors.AxisError as exc:
+                log.warning("registry sync failed", peer=peer.name, code=exc.code.id,
+                            detail=exc.detail)
+                failed.append(peer.name)
+                continue
+            log.info("registry synced", peer=peer.name, **report.counts())
+        if failed:
+            raise errors.PEER_UNREACHABLE.error(f"registry sync failed: {', '.join(failed)}")
+
+    return run
 
 
 def poll_peers(node: Node) -> Callable[[datetime], None]:

@@ -1,5 +1,6 @@
 """/admin/v1/peers: the peer nodes (issue 10, item 6), the same operations as `axis peer`
-(axis/federation/peers.py), under the admin API's tokens and roles."""
+(axis/federation/peers.py), under the admin API's tokens and roles; and the national
+registry sync of each peer (item 1, axis/federation/registry_sync.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi import APIRouter, Security
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
+from adapters.federation.sync_setup import registry_sync_for
 from adapters.node import Node
 from adapters.rest.admin import ADMIN, OPERATOR, ReasonIn, Who, _responses
 from adapters.rest.admin_auth import admin_route_class
@@ -75,6 +77,65 @@ class ResendIn(ReasonIn):
                                     description="default: every dead letter of the peer")
 
 
+class SyncUnitOut(BaseModel):
+    peer: str
+    code: str
+    name: str
+    center: str = Field(description="centerCode: the axis that serves the unit")
+    version: str
+    deleted: bool
+    synced_at: str
+    outcome: str = Field(description="what the last sync did: added, updated, retired, "
+                                     "unchanged, ours, ignored, conflict")
+
+
+class SyncConflictOut(BaseModel):
+    peer: str
+    code: str
+    kind: str = Field(description="claimed_twice, internal, other_peer, ours_unknown, "
+                                  "retired, refused")
+    detail: str
+    first_seen: str
+    last_seen: str
+    resolved_at: str | None
+
+
+class SyncUnitsOut(BaseModel):
+    peer: str
+    units: list[SyncUnitOut]
+    conflicts: list[SyncConflictOut] = Field(description="open ones, unless resolved=true")
+
+
+class SyncReportOut(BaseModel):
+    peer: str
+    operation: str = Field(description="getSynchronizeUnit, or the list it fell back to")
+    at: str
+    listed: int
+    added: int
+    updated: int
+    retired: int
+    unchanged: int
+    ours: int
+    ignored: int
+    conflicts: int
+    new_conflicts: int
+    open_conflicts: list[SyncConflictOut]
+
+
+class RegistrationIn(ReasonIn):
+    agency_id: str = Field(min_length=1, max_length=64,
+                           description="one of this node's own (internal) agencies")
+
+
+class RegistrationOut(BaseModel):
+    peer: str
+    agency_id: str
+    state: str = Field(description="registered, unregistered")
+    at: str
+    actor: str
+    reason: str
+
+
 def router(settings: Settings, node: Node) -> APIRouter:
     bearer = HTTPBearer(auto_error=False, scheme_name="AdminBearer",
                         description="an administrator token (`axis admin token`)")
@@ -111,5 +172,34 @@ def router(settings: Settings, node: Node) -> APIRouter:
         resent = peers.resend(name, body.delivery_ids, actor=who.name, reason=body.reason)
         node.worker.wake.set()
         return ResentOut(peer=name, resent=resent)
+
+    sync = registry_sync_for(node)
+
+    @r.get("/peers/{name}/units", openapi_extra=OPERATOR, responses=_responses(404, 422))
+    def units(name: str, resolved: bool = False) -> SyncUnitsOut:
+        """The units last seen in the peer's registry and the sync's conflicts (open
+        ones; resolved ones too with `resolved=true`)."""
+        return SyncUnitsOut(
+            peer=name, units=[SyncUnitOut.model_validate(u.public()) for u in sync.units(name)],
+            conflicts=[SyncConflictOut.model_validate(c.public())
+                       for c in sync.conflicts(name, open_only=not resolved)])
+
+    @r.post("/peers/{name}/sync", openapi_extra=ADMIN, responses=_responses(404))
+    def sync_now(name: str) -> SyncReportOut:
+        """Read the peer's registry into ours now (what the scheduled job does)."""
+        return SyncReportOut.model_validate(sync.sync(name).public())
+
+    @r.post("/peers/{name}/register", openapi_extra=ADMIN, responses=_responses(404, 422))
+    def register_agency(name: str, body: RegistrationIn, who: Who) -> RegistrationOut:
+        """Register one of this node's agencies with the peer as served by this node."""
+        return RegistrationOut.model_validate(
+            sync.register(name, body.agency_id, actor=who.name, reason=body.reason).public())
+
+    @r.post("/peers/{name}/unregister", openapi_extra=ADMIN,
+            responses=_responses(404, 422))
+    def unregister_agency(name: str, body: RegistrationIn, who: Who) -> RegistrationOut:
+        """Withdraw that registration (deleteAgency)."""
+        return RegistrationOut.model_validate(
+            sync.unregister(name, body.agency_id, actor=who.name, reason=body.reason).public())
 
     return r
