@@ -41,3 +41,21 @@ def t(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
     node = start_node(tmp_path, *pki_dirs)
     yield node
     node.node.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Leave the machine's RabbitMQ as the session found it: whatever queue or exchange a
+    test left behind (a killed child, a queue another process declared) is deleted."""
+    import os
+
+    if hasattr(session.config, "workerinput") or os.environ.get("AXIS_TEST_KEEP_TOPOLOGY"):
+        return  # an xdist worker (the controller sweeps once), or asked to keep it
+    from service_support import sweep_test_topology
+
+    try:
+        swept = sweep_test_topology()
+    except Exception as exc:  # never fail a finished run over the sweep itself
+        print(f"\nRabbitMQ sweep failed: {exc}")
+        return
+    if swept:
+        print(f"\nRabbitMQ: {swept} queues and exchanges left by tests deleted")

@@ -48,6 +48,14 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=VN_TZ)  # a Tuesday, inside the morning session
 
 
+def seed_agency_ids() -> list[str]:
+    """Every agency of the seeded registry: a worker declares a queue for each, so a
+    test's broker teardown deletes them all (quorum queues above all: a few hundred left
+    behind stop RabbitMQ from accepting connections on a default file limit)."""
+    return [str(row.fields["agency_id"])
+            for row in codec.load_json(SEED.read_text(encoding="utf-8"))]
+
+
 def make_pki(directory: Path) -> Path:
     """A CA and one certificate per signing agency; returns the anchors directory."""
     pki.init_ca(directory, T0.replace(year=2025))

@@ -130,3 +130,46 @@ def postgres_lease(*, exclusive: bool = False, timeout_s: float = 600) -> Iterat
     restarting tests stay few and marked slow."""
     with _lease(_POSTGRES_LOCK, "PostgreSQL", exclusive=exclusive, timeout_s=timeout_s):
         yield
+
+
+# Name prefixes of the broker objects tests create (a prefix of their own per test).
+TEST_PREFIXES = ("axis-test-", "axis-durability-", "axis-procs-")
+
+
+def sweep_test_topology(prefixes: tuple[str, ...] = TEST_PREFIXES) -> int:
+    """Delete every queue and exchange a test left on the local RabbitMQ (a test killed
+    before its teardown, a queue declared by another process of the test): thousands of
+    them slow the broker's boot to minutes and once wedged it. Listed with `rabbitmqctl`
+    (AMQP cannot list), deleted over AMQP. Returns how many were deleted; 0 when there is
+    no local broker or no rabbitmqctl."""
+    import shutil
+    import subprocess
+
+    import pika
+
+    if shutil.which("rabbitmqctl") is None or not port_open("127.0.0.1", 5672):
+        return 0
+    names: dict[str, list[str]] = {}
+    for kind in ("queues", "exchanges"):
+        try:
+            out = subprocess.run(["rabbitmqctl", "-q", f"list_{kind}", "name"],
+                                 capture_output=True, text=True, timeout=120, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return 0
+        names[kind] = [n.strip() for n in out.stdout.splitlines()
+                       if n.strip().startswith(prefixes)]
+    if not names["queues"] and not names["exchanges"]:
+        return 0
+    deleted = 0
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
+    try:
+        channel = connection.channel()
+        for name in names["queues"]:
+            channel.queue_delete(name)
+            deleted += 1
+        for name in names["exchanges"]:
+            channel.exchange_delete(name)
+            deleted += 1
+    finally:
+        connection.close()
+    return deleted

@@ -16,7 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from exchange_support import NOI_VU, UBND, TestNode, start_node
+from exchange_support import NOI_VU, UBND, TestNode, seed_agency_ids, start_node
 from service_support import rabbitmq_lease, require_rabbitmq, wait_until
 from store_support import database_url
 
@@ -77,7 +77,7 @@ def ht(request: pytest.FixtureRequest, tmp_path: Path,
             broker = WitnessRabbit(amqp, prefix=f"axis-test-{uuid.uuid4().hex[:12]}",
                                    layout="quorum" if broker_kind.endswith("quorum")
                                    else "classic")
-            stack.callback(broker.delete_topology, [NOI_VU, UBND])
+            stack.callback(broker.delete_topology, seed_agency_ids())
         else:
             broker = WitnessMemory()
         node = start_node(tmp_path, *pki_dirs, broker=broker, database_url=url)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from disk_support import full_disk
-from exchange_support import NOI_VU, UBND, TestNode, start_node
+from exchange_support import NOI_VU, UBND, TestNode, seed_agency_ids, start_node
 from service_support import rabbitmq_lease, require_rabbitmq, wait_until
 from sqlalchemy import Engine, text
 from store_support import database_url
@@ -61,7 +61,7 @@ def bt(request: pytest.FixtureRequest, tmp_path: Path,
             amqp = require_rabbitmq()
             stack.enter_context(rabbitmq_lease())
             rabbit = RabbitBroker(amqp, prefix=f"axis-test-{uuid.uuid4().hex[:12]}")
-            stack.callback(rabbit.delete_topology, [NOI_VU, UBND])
+            stack.callback(rabbit.delete_topology, seed_agency_ids())
             broker = rabbit
         else:
             broker = InProcessBroker()
