@@ -192,6 +192,11 @@ class VdxpSystem(_Frozen):
     # The SDK fixes its timestamp when its service object is built: a long-lived connector
     # sends the same one for hours. Widen per system, never globally.
     timestamp_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Issue 10: this system is another Axis node, the peer of that name (axis peer list):
+    # it only hands packages over (sendEdoc), which enter as that peer's (the peer's
+    # admission list, this node's agencies only); its secret is derived like an agency
+    # credential's (`axis peer secret SYSTEM_ID` prints it for the other node).
+    peer: str = Field(default="", max_length=64)
 
     @model_validator(mode="after")
     def _bound(self) -> VdxpSystem:

@@ -30,7 +30,7 @@ from axis.clock import FixedClock
 from axis.federation.model import PeerKind
 from axis.registry import codec
 from axis.registry.model import Agency, AgencyKind
-from axis.settings import FederationSettings, Settings, TrustSettings
+from axis.settings import FederationSettings, Settings, TrustSettings, VdxpSettings
 from axis.trust import pki
 from axis.trust.verdict import fingerprint
 
@@ -206,3 +206,65 @@ def federation(tmp: Path, **peer_options: Any) -> Iterator[Federation]:
                 t.node.close()
         sim.stop()
 
+
+
+@contextmanager
+def serving(t: TestNode, vdxp: VdxpSettings) -> Iterator[str]:
+    """The node's app on 127.0.0.1 (no background: the test drives every step); its
+    /vdxp/ base URL."""
+    import threading
+
+    import uvicorn
+    from rest_support import _Server
+
+    from adapters.rest.app import create_app
+
+    settings = t.node.settings.model_copy(update={"vdxp": vdxp})
+    app = create_app(settings, t.node, t.clock, background=False)
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                    lifespan="on", proxy_headers=False))
+    thread = threading.Thread(target=server.run, name="uvicorn-peer", daemon=True)
+    thread.start()
+    try:
+        assert server.ready.wait(30) and server.started, "uvicorn did not start"
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}/vdxp"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextmanager
+def direct(f: Federation, tmp: Path) -> Iterator[None]:
+    """Lạng Sơn and Nghệ An peer directly, Axis to Axis, each through the other's /vdxp/
+    listener (a peer system there: `vdxp.systems[].peer`); each other's agencies are
+    re-pointed from the national axis to that peer (served_by)."""
+    from dataclasses import replace
+
+    from axis.auth import keys, signing
+    from axis.settings import VdxpSystem
+
+    def listener(peer_name: str, caller_id: str) -> VdxpSettings:
+        return VdxpSettings(enabled=True, systems=(VdxpSystem(
+            system_id=caller_id, addresses=("127.0.0.1/32",), peer=peer_name,
+            timestamp_window_minutes=24 * 60),))
+
+    with serving(f.ls, listener("h41", "peer-na")) as ls_url, \
+            serving(f.na, listener("h37", "peer-ls")) as na_url:
+        for me, other_url, peer_name, my_id, other, other_name in (
+                (f.ls, na_url, "h41", "peer-ls", f.na, "na"),
+                (f.na, ls_url, "h37", "peer-na", f.ls, "ls")):
+            # The secret the other node derives for my system id there.
+            secret = signing.derive_secret(keys.master_key(other.node.settings), my_id)
+            path = tmp / f"{peer_name}.secret"
+            path.write_text(secret, encoding="utf-8")
+            me.node.peer_admin.add(
+                name=peer_name, kind=PeerKind.AXIS, endpoint=other_url, system_id=my_id,
+                secret_file=str(path), actor="test",
+                node_certificates=[node_fingerprint(me.pki_dir, other_name)])
+        for me, ids, peer_name in ((f.ls, NA_AGENCIES, "h41"), (f.na, SIGNERS, "h37")):
+            for agency_id in ids:
+                a = me.node.registry.resolve(agency_id)
+                me.node.registry.update(replace(a, served_by=peer_name), actor="test",
+                                        reason="direct peering")
+        yield

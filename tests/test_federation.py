@@ -6,12 +6,13 @@ real keys, each node has its own SQLite database."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 from exchange_support import UBND
-from federation_support import NA_SO_NV, NA_UBND, federation
+from federation_support import NA_SO_NV, NA_UBND, direct, federation
 
-from axis.edxml.model import Kind, StatusCode
+from axis.edxml.model import Business, BusinessType, Kind, Priority, StatusCode
 from axis.route.model import DeliveryState, TrailEvent
 
 
@@ -61,3 +62,111 @@ def test_a_duplicate_from_the_peer_is_done_and_delivered_once(tmp_path: Path) ->
         f.step()
         assert len(f.na.node.exchange.inbox(NA_UBND)) == 1
 
+
+
+def test_axis_to_axis_directly_statuses_recall_and_update(tmp_path: Path) -> None:
+    """No national axis in the path: each node hands packages to the other's /vdxp/."""
+    with federation(tmp_path) as f, direct(f, tmp_path):
+        doc_id, raw = f.ls.document(UBND, (NA_UBND,), 3)
+        receipt = f.ls.node.exchange.submit(raw)
+        f.step()
+        [item] = f.na.node.exchange.inbox(NA_UBND)
+        _, body = f.na.node.exchange.take(NA_UBND, item.delivery_id)
+        assert body == raw
+        f.na.node.exchange.submit(f.na.status(NA_UBND, UBND, doc_id, StatusCode.DONE))
+        f.step()
+        assert sorted(i.status_code or "" for i in f.ls.node.exchange.inbox(UBND)) == [
+            "01", "06"]
+        hop = [e for e in f.ls.node.exchange.trail(doc_id)
+               if e.event is TrailEvent.FORWARDED]
+        assert [e.detail.split(":")[0] for e in hop] == ["peer h41"]
+        # Nothing went through the national axis: it lists nothing for Nghệ An.
+        national = f.na.node.peers.get("national")
+        assert national is not None and f.na.node.peer_link.listed(national, "edoc") == []
+
+        # An update linked to the original (business type 2): it reaches the recipient,
+        # and the recipient's trail links it.
+        update = Business(doc_type=BusinessType.UPDATE, reason="Sửa đổi",
+                          document_id=doc_id)
+        _, upd = f.ls.document(UBND, (NA_UBND,), 4, business=update)
+        f.ls.node.exchange.submit(upd)
+        f.step()
+        assert len(f.na.node.exchange.inbox(NA_UBND)) == 1
+
+        # A recall before delivery: the copy is already at Nghệ An's node (forwarded),
+        # so the recall travels there and withdraws it; the 15 comes back.
+        doc2, raw2 = f.ls.document(UBND, (NA_UBND,), 5)
+        f.ls.node.exchange.submit(raw2)
+        f.step()
+        before = {i.document_id for i in f.na.node.exchange.inbox(NA_UBND)}
+        assert doc2 in before
+        f.ls.node.exchange.submit(f.ls.recall_document(UBND, (NA_UBND,), doc2, 6))
+        f.step()
+        assert doc2 not in {i.document_id for i in f.na.node.exchange.inbox(NA_UBND)}
+        codes = [i.status_code for i in f.ls.node.exchange.inbox(UBND)
+                 if i.document_id == doc2]
+        assert "15" in codes, codes
+        assert receipt.deliveries
+
+
+def test_recall_after_delivery_reaches_the_recipient(tmp_path: Path) -> None:
+    with federation(tmp_path) as f:
+        doc_id, raw = f.ls.document(UBND, (NA_UBND,), 7)
+        f.ls.node.exchange.submit(raw)
+        f.step()
+        [item] = f.na.node.exchange.inbox(NA_UBND)
+        f.na.node.exchange.take(NA_UBND, item.delivery_id)
+        f.ls.node.exchange.submit(f.ls.recall_document(UBND, (NA_UBND,), doc_id, 8))
+        f.step()
+        # Taken already: the recall is delivered to the recipient, who decides (15/16).
+        recalls = [i for i in f.na.node.exchange.inbox(NA_UBND) if i.document_id == doc_id]
+        assert len(recalls) == 1 and recalls[0].business_type == int(BusinessType.REVOKE)
+
+
+def test_national_axis_down_then_back_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    with federation(tmp_path) as f:
+        f.sim.kill9()
+        sent = []
+        for n in range(10, 16):
+            doc_id, raw = f.ls.document(UBND, (NA_UBND,), n,
+                                        priority=Priority.URGENT if n == 10 else
+                                        Priority.NORMAL)
+            f.ls.node.exchange.submit(raw)
+            sent.append(doc_id)
+        f.step()  # forwarding fails: retried later, nothing lost
+        view = f.ls.node.peer_admin.show("national")
+        assert view.backlog.waiting == 6 and view.peer.failing_since is not None
+        # One call per pass while the peer fails (the rest wait for the next pass),
+        # urgent first: the three passes spent three attempts.
+        assert view.backlog.attempts == 3
+        # Down longer than its bound: /readyz would say degraded.
+        f.ls.clock.advance(timedelta(seconds=view.peer.unreachable_after_s + 1))
+        assert f.ls.node.peer_admin.show("national").unreachable
+        f.sim.start()
+        f.ls.clock.advance(timedelta(hours=1))  # past every back-off
+        f.step()
+        got = sorted(i.document_id for i in f.na.node.exchange.inbox(NA_UBND))
+        assert got == sorted(sent)  # each once
+        after = f.ls.node.peer_admin.show("national")
+        assert after.backlog.waiting == 0 and not after.unreachable
+        assert after.peer.failing_since is None
+
+
+def test_dead_letter_then_resend_with_the_same_key(tmp_path: Path) -> None:
+    with federation(tmp_path) as f:
+        f.sim.kill9()
+        doc_id, raw = f.ls.document(UBND, (NA_UBND,), 20)
+        [copy] = f.ls.node.exchange.submit(raw).deliveries
+        budget = f.ls.node.settings.federation.max_attempts
+        for _ in range(budget):
+            f.ls.clock.advance(timedelta(hours=1))
+            f.step(1)
+        with f.ls.node.store.reading() as tx:
+            d = tx.get_delivery(copy.delivery_id)
+        assert d is not None and d.state is DeliveryState.FAILED
+        assert f.ls.node.peer_admin.show("national").backlog.dead_letters == 1
+        f.sim.start()
+        assert f.ls.node.peer_admin.resend("national", actor="test", reason="axis back") \
+            == [copy.delivery_id]
+        f.step()
+        assert [i.document_id for i in f.na.node.exchange.inbox(NA_UBND)] == [doc_id]

@@ -60,6 +60,11 @@ def register(sub: Any) -> None:
         c.add_argument("name")
         c.add_argument("--actor")
         c.set_defaults(handler=run_active, active=active)
+    c = s.add_parser("secret", help="the secret another Axis node uses to call this "
+                                    "node's /vdxp/ as SYSTEM_ID (list it in vdxp.systems "
+                                    "with peer = its name); shown once, derived, not stored")
+    c.add_argument("system_id", metavar="SYSTEM_ID")
+    c.set_defaults(handler=run_secret)
     c = s.add_parser("poll", help="poll the peers once now (what the scheduler does)")
     c.set_defaults(handler=run_poll)
     c = s.add_parser("sync", help="read the peer's registry into ours now (what the "
@@ -179,6 +184,15 @@ def run_active(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         node.close()
     print(f"peer {peer.name}: {'enabled' if peer.active else 'disabled'}")
+    return 0
+
+
+def run_secret(args: argparse.Namespace, settings: Settings) -> int:
+    from axis.auth import keys, signing
+
+    secret = signing.derive_secret(keys.master_key(settings), args.system_id)
+    print(f"secret for {args.system_id} (give it to the peer node's administrator, for "
+          f"its peer's secret file): {secret}")
     return 0
 
 

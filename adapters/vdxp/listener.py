@@ -72,10 +72,16 @@ class Call:
 
     ops: AgencyOperations
     node: Node
-    caller: Caller
+    caller: Caller | None  # None: a peer node's call (issue 10), no agency behind it
     params: dict[str, str]
     body: Body
     spool_dir: Any
+
+    @property
+    def agency_caller(self) -> Caller:
+        if self.caller is None:  # _accept lets a peer reach only peer_send_edoc
+            raise errors.VDXP_BAD_REQUEST.error("an agency operation from a peer node")
+        return self.caller
 
 
 Handler = Callable[[Call], Response]
@@ -123,7 +129,9 @@ def _kind(c: Call, *, required: bool) -> Kind | None:
     return Kind(value)
 
 
-def send_edoc(c: Call) -> Response:
+def _package(c: Call) -> tuple[Kind | None, bytes]:
+    """sendEdoc's package: its declared kind and the `file_doc` part, checked against
+    the signed `hash-file`."""
     try:
         kind = _kind(c, required=True)
         expected = _required(c, "hash-file").lower()
@@ -147,7 +155,12 @@ def send_edoc(c: Call) -> Response:
     except SenderFault as exc:  # refused while decoding: journaled like any refusal
         c.ops.refused(exc, c.body.read())
         raise
-    receipt = c.ops.send(c.caller, raw, kind)
+    return kind, raw
+
+
+def send_edoc(c: Call) -> Response:
+    kind, raw = _package(c)
+    receipt = c.ops.send(c.agency_caller, raw, kind)
     return _envelope(DocId=receipt.package_sha256, documentId=receipt.document_id,
                      duplicate=receipt.duplicate,
                      deliveries=[{"to": d.recipient_id, "docId": d.delivery_id}
@@ -155,7 +168,7 @@ def send_edoc(c: Call) -> Response:
 
 
 def received_list(c: Call) -> Response:
-    page = c.ops.list_received(c.caller, InboxFilters(kind=_kind(c, required=False),
+    page = c.ops.list_received(c.agency_caller, InboxFilters(kind=_kind(c, required=False),
                                                       limit=MAX_PAGE))
     return _envelope(data=[{
         "docId": i.delivery_id, "serviceType": "eDoc", "messageType": i.kind.value,
@@ -166,7 +179,7 @@ def received_list(c: Call) -> Response:
 
 
 def get_edoc(c: Call) -> Response:
-    copy = c.ops.get(c.caller, _required(c, "docid"))
+    copy = c.ops.get(c.agency_caller, _required(c, "docid"))
     try:
         text = copy.raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -176,7 +189,7 @@ def get_edoc(c: Call) -> Response:
 
 
 def download_edoc(c: Call) -> Response:
-    copy = c.ops.get(c.caller, _required(c, "docid"))
+    copy = c.ops.get(c.agency_caller, _required(c, "docid"))
     headers = {"X-Axis-Package-Sha256": copy.delivery.package_sha256}
     if copy.content.size <= SPOOL_ABOVE:
         return Response(copy.content.read(), media_type="application/octet-stream",
@@ -190,7 +203,7 @@ def update_status(c: Call) -> Response:
     status = _STATUSES.get(_required(c, "status").lower())
     if status is None:
         raise errors.VDXP_BAD_REQUEST.error("status: processing, done or fail")
-    done = c.ops.update_status(c.caller, _required(c, "docid"), status)
+    done = c.ops.update_status(c.agency_caller, _required(c, "docid"), status)
     return _envelope(docId=done.doc_id)
 
 
@@ -206,7 +219,7 @@ def _sent_row(d: Delivery) -> dict[str, object]:
 
 
 def sent_list(c: Call) -> Response:
-    rows = c.ops.sent(c.caller, SqlSentLookup(c.node.engine), limit=MAX_PAGE)
+    rows = c.ops.sent(c.agency_caller, SqlSentLookup(c.node.engine), limit=MAX_PAGE)
     return _envelope(data=[_sent_row(d) for d in rows])
 
 
@@ -217,7 +230,7 @@ def _agencies(c: Call, *, qd20: bool) -> Response:
         raise errors.VDXP_BAD_REQUEST.error("the body: a JSON object") from exc
     level = str(asked.get("level", "")).strip() if isinstance(asked, dict) else ""
     data: list[dict[str, object]] = []
-    for a in c.ops.agencies(c.caller).agencies:
+    for a in c.ops.agencies(c.agency_caller).agencies:
         if level and str(a.level) != level:
             continue
         row: dict[str, object] = {"id": a.agency_id, "code": a.short_id,
@@ -233,7 +246,7 @@ def _count(kind: Kind) -> Handler:
     def count(c: Call) -> Response:
         n, offset = 0, 0
         while True:
-            page = c.ops.list_received(c.caller, InboxFilters(kind=kind, offset=offset,
+            page = c.ops.list_received(c.agency_caller, InboxFilters(kind=kind, offset=offset,
                                                               limit=MAX_PAGE))
             n += len(page.items)
             if page.next_offset is None or page.next_offset > MAX_OFFSET:
@@ -320,20 +333,40 @@ async def _accept(request: Request, operation: str, st: VdxpState, node: Node,
     if op is None:
         raise errors.VDXP_BAD_REQUEST.error(f"no operation {operation[:60]!r}")
     secret = signing.derive_secret(st.master, rec.system)
-    # The registry's word on every call: a revoked credential fails on the next one.
-    agency = await run_in_threadpool(node.registry.authenticate, rec.system, secret)
-    caller = Caller(rec.system, agency)
-    rec.agency = agency.agency_id
+    if system.peer:  # another Axis node (issue 10): no agency credential behind it
+        if operation != "sendEdoc":
+            raise errors.VDXP_BAD_REQUEST.error(
+                f"{operation[:60]}: a peer node only hands packages over (sendEdoc)")
+        rec.agency = f"peer:{system.peer}"
+        caller: Caller | None = None
+    else:
+        # The registry's word on every call: a revoked credential fails on the next one.
+        agency = await run_in_threadpool(node.registry.authenticate, rec.system, secret)
+        caller = Caller(rec.system, agency)
+        rec.agency = agency.agency_id
     signed = vdxp.verify(params, secret, reads=op.reads, required=s.signed_required)
     now = st.clock.now()
     window = timedelta(minutes=system.timestamp_window_minutes)
     vdxp.check_window(signed.at, now, window)
     body = await read_capped(request, st.body_cap, node.settings.data_dir / "spool")
     await run_in_threadpool(_admit, st, operation, signed, now, window)
-    context.note(agency=agency.agency_id)
+    context.note(agency=rec.agency)
     call = Call(node.agency, node, caller, {**signed.params}, body,
                 node.settings.data_dir / "spool")
+    if system.peer:
+        return await run_in_threadpool(peer_send_edoc, call, system.peer)
     return await run_in_threadpool(op.handle, call)
+
+
+def peer_send_edoc(c: Call, peer: str) -> Response:
+    """A package from another Axis node: it enters as that peer's (axis/federation/
+    intake.py); a duplicate answers OK with `duplicate: true` — done, never fail."""
+    kind, raw = _package(c)
+    receipt = c.node.intake.accept_pushed(peer, raw, kind or Kind.EDOC)
+    return _envelope(DocId=receipt.package_sha256, documentId=receipt.document_id,
+                     duplicate=receipt.duplicate,
+                     deliveries=[{"to": d.recipient_id, "docId": d.delivery_id}
+                                 for d in receipt.deliveries])
 
 
 def _admit(st: VdxpState, operation: str, signed: vdxp.Signed, now: datetime,

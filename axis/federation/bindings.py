@@ -23,6 +23,7 @@ from axis.registry.model import Agency, AgencyState
 from axis.trust.verdict import fingerprint
 
 REFRESH_S = 5.0
+MISS_REFRESH_S = 1.0
 
 
 class PeerBindings:
@@ -34,20 +35,28 @@ class PeerBindings:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._at = float("-inf")
-        self._by_fingerprint: dict[str, str] = {}
+        self._by_fingerprint: dict[str, frozenset[str]] = {}
 
-    def _owner(self, fp: str) -> str | None:
+    def _owners(self, fp: str) -> frozenset[str]:
+        """The peers that name this certificate (one node may be reached two ways: the
+        national axis and directly)."""
         with self._lock:
-            if self._monotonic() - self._at > REFRESH_S:
-                self._by_fingerprint = {f: p.name for p in self._peers() if p.active
-                                        for f in p.node_certificates}
+            age = self._monotonic() - self._at
+            # Stale, or a miss a second after the last read (a peer added just now).
+            if age > REFRESH_S or (fp not in self._by_fingerprint and age > MISS_REFRESH_S):
+                owners: dict[str, set[str]] = {}
+                for p in self._peers():
+                    if p.active:
+                        for f in p.node_certificates:
+                            owners.setdefault(f, set()).add(p.name)
+                self._by_fingerprint = {f: frozenset(n) for f, n in owners.items()}
                 self._at = self._monotonic()
-            return self._by_fingerprint.get(fp)
+            return self._by_fingerprint.get(fp, frozenset())
 
     def agencies_for(self, cert: x509.Certificate) -> frozenset[str]:
-        peer = self._owner(fingerprint(cert))
-        if peer is None:
+        peers = self._owners(fingerprint(cert))
+        if not peers:
             return frozenset()
         return frozenset(ident for a in self._agencies()
-                         if a.peer == peer and a.state is not AgencyState.RETIRED
+                         if a.peer in peers and a.state is not AgencyState.RETIRED
                          for ident in (a.agency_id, a.short_id))

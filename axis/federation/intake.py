@@ -23,10 +23,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from axis import errors
 from axis.clock import Clock
 from axis.edxml.model import Kind
 from axis.errors import AxisError, SenderFault
-from axis.federation.model import Outcome, Peer, Taken
+from axis.federation.model import Outcome, Peer, PeerKind, Taken
 from axis.federation.ports import PeerLink, PeerStore
 from axis.route.exchange import Exchange, PeerAdmission
 from axis.route.model import Receipt, TrailEntry, TrailEvent
@@ -67,7 +68,9 @@ class PeerIntake:
     def poll_all(self) -> IntakeReport:
         report = IntakeReport()
         for peer in self._peers.list():
-            if peer.active:
+            # An Axis peer hands its packages over itself (our /vdxp/ sendEdoc): only
+            # the national axis's protocol keeps them for us to fetch.
+            if peer.active and peer.kind is PeerKind.VDXP:
                 report += self.poll(peer)
         return report
 
@@ -122,6 +125,27 @@ class PeerIntake:
         if outcome is Outcome.DUPLICATE:
             return IntakeReport(duplicates=1)
         return IntakeReport(accepted=1)
+
+    def accept_pushed(self, peer_name: str, raw: bytes, kind: Kind) -> Receipt:
+        """A package another Axis node handed over (its /vdxp/ sendEdoc, issue 10 item 5):
+        the same pipeline as a polled one; a duplicate is a success (its receipt says
+        so), a refusal raises with its code (journaled by the exchange)."""
+        peer = self._peers.get(peer_name)
+        if peer is None or not peer.active:
+            raise errors.PEER_UNKNOWN.error(f"{peer_name!r} is not an active peer here")
+        sha = hashlib.sha256(raw).hexdigest()
+        receipt = self._exchange.submit(
+            raw, kind=kind, sender_allowed=self._served_elsewhere,
+            peer_admits=PeerAdmission(peer.name, frozenset(peer.admit_unsigned)),
+            local_only=True)
+        outcome = Outcome.DUPLICATE if receipt.duplicate else Outcome.ACCEPTED
+        doc_id = f"push:{sha}"
+        self._hop_in(peer, doc_id, kind.value, receipt, sha, len(raw), outcome)
+        self._peers.record_taken(Taken(peer.name, doc_id, kind.value, self._clock.now(), sha,
+                                       outcome, acknowledged="done"))
+        self._peers.succeeded(peer.name, self._clock.now())
+        self._on_queued()
+        return receipt
 
     def _served_elsewhere(self, sender: str) -> bool:
         """A peer speaks for agencies other nodes serve, never for this node's own."""

@@ -28,10 +28,16 @@ def _instant() -> sa.types.TypeEngine[datetime]:
     return sa.DateTime(timezone=True).with_variant(sa.String(32), "sqlite")
 
 
+def _has_served_by() -> bool:
+    columns = sa.inspect(op.get_bind()).get_columns("agencies")
+    return any(c["name"] == "served_by" for c in columns)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("agencies") as batch:
-        batch.add_column(sa.Column("served_by", sa.String(64), nullable=False,
-                                   server_default=""))
+    if not _has_served_by():  # a SQLite downgrade leaves it (see downgrade)
+        with op.batch_alter_table("agencies") as batch:
+            batch.add_column(sa.Column("served_by", sa.String(64), nullable=False,
+                                       server_default=""))
     op.execute("UPDATE agencies SET served_by = 'national' WHERE kind = 'external'")
 
     op.create_table(
@@ -70,5 +76,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("peer_inbound")
     op.drop_table("peers")
-    with op.batch_alter_table("agencies") as batch:
-        batch.drop_column("served_by")
+    # SQLite drops a column by rebuilding the table, which its foreign keys (history,
+    # certificates, credentials) forbid while enforced: the column stays there, unused by
+    # the older schema (it has a default), and upgrade() finds it.
+    if op.get_bind().dialect.name != "sqlite":
+        with op.batch_alter_table("agencies") as batch:
+            batch.drop_column("served_by")
