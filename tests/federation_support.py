@@ -174,12 +174,13 @@ def _peer(t: TestNode, tmp: Path, sim: Sim, system_id: str, other: str, **kw: An
 
 
 @contextmanager
-def federation(tmp: Path, **peer_options: Any) -> Iterator[Federation]:
+def federation(tmp: Path, *, sim_extra: dict[str, Any] | None = None,
+               **peer_options: Any) -> Iterator[Federation]:
     pki_dir = tmp / "pki"
     anchors = make_pki(pki_dir)
     for agency_id in (*NA_AGENCIES, "node-ls", "node-na"):
         pki.issue(pki_dir, agency_id, T0.replace(year=2025), days=3 * 365)
-    sim = Sim(tmp, sim_config())
+    sim = Sim(tmp, {**sim_config(), **(sim_extra or {})})
     sim.start()
     ls = na = None
     try:

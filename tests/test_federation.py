@@ -47,21 +47,42 @@ def test_document_to_another_province_and_statuses_back(tmp_path: Path) -> None:
 
 
 def test_a_duplicate_from_the_peer_is_done_and_delivered_once(tmp_path: Path) -> None:
-    with federation(tmp_path) as f:
+    """The same package handed to the national axis twice (a forwarding node killed
+    after the peer accepted it and before it marked the copy): this national axis lists
+    it twice under two ids; the receiving node acknowledges both `done` and delivers
+    once."""
+    with federation(tmp_path, sim_extra={"dedupe_sends": False}) as f:
         _, raw = f.ls.document(UBND, (NA_UBND,), 2)
         f.ls.node.exchange.submit(raw)
         f.step()
-        # The same package handed to the national axis again (a forwarding node killed
-        # after the peer accepted it and before it marked the copy): the simulator lists
-        # it under a new id only when asked to, so send it by hand as a retry would.
         peer = f.ls.node.peers.get("national")
         assert peer is not None
         content = f.ls.node.exchange.blobs.content(hashlib.sha256(raw).hexdigest())
         f.ls.node.peer_link.send(peer, content, sender=UBND, recipients=[NA_UBND],
                                  kind=Kind.EDOC)
-        f.step()
+        report = f.na.node.intake.poll_all()
+        assert (report.accepted, report.duplicates, report.refused) == (0, 1, 0)
         assert len(f.na.node.exchange.inbox(NA_UBND)) == 1
+        national = f.na.node.peers.get("national")
+        assert national is not None
+        assert f.na.node.peer_link.listed(national, "edoc") == []  # both acknowledged done
 
+
+def test_a_duplicate_pushed_by_an_axis_peer_is_ok_and_delivered_once(
+        tmp_path: Path) -> None:
+    with federation(tmp_path) as f, direct(f, tmp_path):
+        _, raw = f.ls.document(UBND, (NA_UBND,), 9)
+        f.ls.node.exchange.submit(raw)
+        f.step()
+        peer = f.ls.node.peers.get("h41")
+        assert peer is not None
+        content = f.ls.node.exchange.blobs.content(hashlib.sha256(raw).hexdigest())
+        # A retry comes later (the same signed request again is a replay: vdxp.stale).
+        f.ls.clock.advance(timedelta(seconds=5))
+        again = f.ls.node.peer_link.send(peer, content, sender=UBND, recipients=[NA_UBND],
+                                         kind=Kind.EDOC)  # raises on a FAIL answer
+        assert again == hashlib.sha256(raw).hexdigest()
+        assert len(f.na.node.exchange.inbox(NA_UBND)) == 1
 
 
 def test_axis_to_axis_directly_statuses_recall_and_update(tmp_path: Path) -> None:
