@@ -165,6 +165,9 @@ class FederationSettings(_Frozen):
     poll_seconds: float = Field(default=30.0, gt=0)  # how often each peer is polled
     # How often the national axis's registry is read (axis/federation/registry_sync.py).
     registry_sync_hours: float = Field(default=6.0, gt=0)
+    # How often each active Axis peer's signed registry snapshot is pulled
+    # (axis/federation/snapshot.py).
+    snapshot_hours: float = Field(default=6.0, gt=0)
     # Packages from the national axis: plain http only for tests and closed networks.
     require_https: bool = True
 

@@ -1,5 +1,5 @@
 """`axis peer add|list|show|status|resend|enable|disable|poll|sync|units|register|
-unregister`: the peer nodes this node forwards to and polls (issue 10; the same as
+unregister|snapshot`: the peer nodes this node forwards to and polls (issue 10; the same as
 /admin/v1/peers). `status` exits 1 when a peer has been unreachable longer than its
 bound, so a monitoring check can call it; `units` exits 1 when a registry sync conflict
 is open."""
@@ -71,6 +71,16 @@ def register(sub: Any) -> None:
                                   "scheduler does every federation.registry_sync_hours)")
     c.add_argument("name")
     c.set_defaults(handler=run_sync)
+    c = s.add_parser("snapshot", help="take an Axis peer's signed registry snapshot now "
+                                      "(verified, imported as agencies it serves; what "
+                                      "the scheduler does every federation.snapshot_hours);"
+                                      " --export: print this node's own")
+    c.add_argument("name", nargs="?", help="the Axis peer")
+    c.add_argument("--export", action="store_true",
+                   help="print this node's signed snapshot (JSON) and its SHA-256")
+    c.add_argument("--held", action="store_true",
+                   help="show the snapshot held from the peer, fetch nothing")
+    c.set_defaults(handler=run_snapshot)
     c = s.add_parser("units", help="the units last seen from a peer, with the open "
                                    "conflicts (exit 1 when there is one)")
     c.add_argument("name")
@@ -219,6 +229,37 @@ def run_sync(args: argparse.Namespace, settings: Settings) -> int:
         node.close()
     print(json.dumps(report.public(), ensure_ascii=False))
     return 0
+
+
+def run_snapshot(args: argparse.Namespace, settings: Settings) -> int:
+    import sys
+
+    from adapters.federation.snapshot_http import Publisher, snapshots_for
+
+    if args.export == bool(args.name):
+        print("axis peer snapshot: give either a peer's NAME or --export", file=sys.stderr)
+        return 2
+    node = _node(settings)
+    try:
+        if args.export:
+            signed = Publisher(node).current()
+            print(json.dumps(signed.as_json(), ensure_ascii=False))
+            print(f"sha256 {signed.sha256}", file=sys.stderr)
+            return 0
+        snapshots = snapshots_for(node)
+        if args.held:
+            held = snapshots.held(args.name)
+            print(json.dumps(held.public() if held else {"peer": args.name, "held": None},
+                             ensure_ascii=False))
+            return 0
+        report = snapshots.pull(args.name)
+    finally:
+        node.close()
+    print(json.dumps(report.public(), ensure_ascii=False))
+    h = report.held
+    print(f"peer {h.peer}: snapshot version {h.version}, {h.agencies} agencies, "
+          f"sha256 {h.sha256} (compare it with the peer's `axis peer snapshot --export`)")
+    return 1 if report.sync.conflicts else 0
 
 
 def run_units(args: argparse.Namespace, settings: Settings) -> int:

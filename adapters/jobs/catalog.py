@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from adapters.federation.snapshot_http import snapshots_for
 from adapters.federation.sync_setup import registry_sync_for
 from adapters.jobs.scheduler import Job
 from adapters.logs import get_logger
@@ -96,6 +97,11 @@ def node_jobs(node: Node) -> list[Job]:
         Job("federation.registry_sync",
             timedelta(hours=node.settings.federation.registry_sync_hours),
             registry_sync(node)),
+        # Issue 10, item 5: each Axis peer's signed registry snapshot. Safe in several
+        # processes: a version already held is refused, the newer record wins.
+        Job("federation.snapshots",
+            timedelta(hours=node.settings.federation.snapshot_hours),
+            peer_snapshots(node)),
     ] if node.settings.federation.enabled else [])
 
 
@@ -119,6 +125,34 @@ def registry_sync(node: Node) -> Callable[[datetime], None]:
             log.info("registry synced", peer=peer.name, **report.counts())
         if failed:
             raise errors.PEER_UNREACHABLE.error(f"registry sync failed: {', '.join(failed)}")
+
+    return run
+
+
+def peer_snapshots(node: Node) -> Callable[[datetime], None]:
+    """Pull the snapshot of every active peer of kind axis. An unchanged registry there
+    (the version held) is not a failure; a peer that cannot be read or whose snapshot is
+    refused fails the run, after the others."""
+    snapshots = snapshots_for(node)
+
+    def run(at: datetime) -> None:
+        failed: list[str] = []
+        for peer in node.peers.list():
+            if not peer.active or peer.kind is not PeerKind.AXIS:
+                continue
+            try:
+                report = snapshots.refresh(peer.name)
+            except errors.AxisError as exc:
+                log.warning("peer snapshot failed", peer=peer.name, code=exc.code.id,
+                            detail=exc.detail)
+                failed.append(peer.name)
+                continue
+            if report is None:
+                continue  # the version already held: nothing moved there
+            log.info("peer snapshot taken", peer=peer.name, version=report.held.version,
+                     sha256=report.held.sha256, **report.sync.counts())
+        if failed:
+            raise errors.PEER_UNREACHABLE.error(f"peer snapshots failed: {', '.join(failed)}")
 
     return run
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Security
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 
+from adapters.federation.snapshot_http import snapshots_for
 from adapters.federation.sync_setup import registry_sync_for
 from adapters.node import Node
 from adapters.rest.admin import ADMIN, OPERATOR, ReasonIn, Who, _responses
@@ -136,6 +137,26 @@ class RegistrationOut(BaseModel):
     reason: str
 
 
+class PeerSnapshotOut(BaseModel):
+    """The registry snapshot held from an Axis peer (axis peer snapshot); nulls when none
+    was taken yet."""
+
+    peer: str
+    version: int | None = Field(description="the peer's registry version it was signed at")
+    sha256: str | None = Field(description="SHA-256 of the signed bytes: compare it with "
+                                           "the peer's administrator's")
+    signer: str | None = Field(description="fingerprint of the peer's node certificate")
+    issued_at: str | None
+    received_at: str | None
+    agencies: int | None = Field(description="agencies the snapshot listed")
+
+
+class SnapshotPullOut(BaseModel):
+    snapshot: PeerSnapshotOut
+    imported: SyncReportOut = Field(description="what the import did (the registry "
+                                                "sync's rules and conflicts)")
+
+
 def router(settings: Settings, node: Node) -> APIRouter:
     bearer = HTTPBearer(auto_error=False, scheme_name="AdminBearer",
                         description="an administrator token (`axis admin token`)")
@@ -188,6 +209,25 @@ def router(settings: Settings, node: Node) -> APIRouter:
     def sync_now(name: str) -> SyncReportOut:
         """Read the peer's registry into ours now (what the scheduled job does)."""
         return SyncReportOut.model_validate(sync.sync(name).public())
+
+    snapshots = snapshots_for(node)
+
+    @r.get("/peers/{name}/snapshot", openapi_extra=OPERATOR, responses=_responses(404, 422))
+    def held_snapshot(name: str) -> PeerSnapshotOut:
+        """The registry snapshot last taken from an Axis peer: its version and hash."""
+        held = snapshots.held(name)
+        if held is None:
+            return PeerSnapshotOut(peer=name, version=None, sha256=None, signer=None,
+                                   issued_at=None, received_at=None, agencies=None)
+        return PeerSnapshotOut.model_validate(held.public())
+
+    @r.post("/peers/{name}/snapshot", openapi_extra=ADMIN, responses=_responses(404, 422))
+    def pull_snapshot(name: str) -> SnapshotPullOut:
+        """Take the Axis peer's signed registry snapshot now (what the scheduled job
+        does): verified, then imported as agencies served by that peer."""
+        report = snapshots.pull(name)
+        return SnapshotPullOut(snapshot=PeerSnapshotOut.model_validate(report.held.public()),
+                               imported=SyncReportOut.model_validate(report.sync.public()))
 
     @r.post("/peers/{name}/register", openapi_extra=ADMIN, responses=_responses(404, 422))
     def register_agency(name: str, body: RegistrationIn, who: Who) -> RegistrationOut:

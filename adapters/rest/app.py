@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from adapters.federation import snapshot_http
 from adapters.jobs.background import Background
 from adapters.jobs.catalog import needed
 from adapters.jobs.fleet import Fleet, HeartbeatTable
@@ -95,6 +96,7 @@ def create_app(
         app.include_router(agency.router())
         app.include_router(admin.router(settings, node))
         app.include_router(admin_peers.router(settings, node))
+        app.include_router(snapshot_http.router(node))  # signed registry snapshot
         mount_soap(app)  # SOAP 1.1/1.2 on the same gate (adapters/soap, docs/soap.md)
         mount_vdxp(app, settings, node, clk)  # the national SDK's protocol (docs/vdxp.md)
         _document_security(app)

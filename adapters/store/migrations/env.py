@@ -14,6 +14,7 @@ from adapters.store import (  # noqa: F401
     process_tables,
     registry_tables,
     route_tables,
+    snapshot_tables,
     sync_tables,
 )
 from adapters.store.db import metadata
