@@ -10,6 +10,7 @@ forward, poll, take); the simulator's timestamp window is wide for that reason.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import json
 import os
@@ -247,7 +248,8 @@ def direct(f: Federation, tmp: Path) -> Iterator[None]:
 
     def listener(peer_name: str, caller_id: str) -> VdxpSettings:
         return VdxpSettings(enabled=True, systems=(VdxpSystem(
-            system_id=caller_id, addresses=("127.0.0.1/32",), peer=peer_name,
+            system_id=caller_id, addresses=(ipaddress.ip_network("127.0.0.1/32"),),
+            peer=peer_name,
             timestamp_window_minutes=24 * 60),))
 
     with serving(f.ls, listener("h41", "peer-na")) as ls_url, \
