@@ -211,9 +211,9 @@ def federation(tmp: Path, *, sim_extra: dict[str, Any] | None = None,
 
 
 @contextmanager
-def serving(t: TestNode, vdxp: VdxpSettings) -> Iterator[str]:
+def serving(t: TestNode, vdxp: VdxpSettings | None = None) -> Iterator[str]:
     """The node's app on 127.0.0.1 (no background: the test drives every step); its
-    /vdxp/ base URL."""
+    /vdxp/ base URL (the app's root is that without `/vdxp`)."""
     import threading
 
     import uvicorn
@@ -221,7 +221,8 @@ def serving(t: TestNode, vdxp: VdxpSettings) -> Iterator[str]:
 
     from adapters.rest.app import create_app
 
-    settings = t.node.settings.model_copy(update={"vdxp": vdxp})
+    settings = t.node.settings if vdxp is None else t.node.settings.model_copy(
+        update={"vdxp": vdxp})
     app = create_app(settings, t.node, t.clock, background=False)
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                                     lifespan="on", proxy_headers=False))

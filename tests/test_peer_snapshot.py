@@ -13,7 +13,6 @@ import argparse
 import base64
 import itertools
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -21,15 +20,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from admin_support import ADMIN_TOKEN, TOKENS, bearer
 from exchange_support import T0, TestNode, make_pki
-from rest_support import _Server
+from federation_support import serving
 
 from adapters.cli.peer_cmd import run_snapshot
 from adapters.federation.snapshot_http import PATH, Publisher, snapshot_url, snapshots_for
 from adapters.node import build_node
-from adapters.rest.app import create_app
 from adapters.store.snapshot_repo import SqlSnapshotStore
 from adapters.store.sync_repo import SqlSyncStore
 from axis import errors
@@ -105,19 +102,9 @@ def _node(tmp: Path, name: str, anchors: Path, province: str) -> TestNode:
 
 @contextmanager
 def _serving(t: TestNode) -> Iterator[str]:
-    """The node's app on 127.0.0.1 (no background: the test drives every step)."""
-    app = create_app(t.node.settings, t.node, t.clock, background=False)
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                    lifespan="on"))
-    thread = threading.Thread(target=server.run, name="uvicorn-snapshot", daemon=True)
-    thread.start()
-    try:
-        assert server.ready.wait(30) and server.started, "uvicorn did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    """The node's app on 127.0.0.1 (tests/federation_support.py): its root URL."""
+    with serving(t) as vdxp_url:
+        yield vdxp_url.removesuffix("/vdxp")
 
 
 @pytest.fixture()

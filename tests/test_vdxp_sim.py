@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import federation_support
 import httpx
 import pytest
 
@@ -64,62 +60,12 @@ CONFIG: dict[str, Any] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _connects(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-class Sim:
-    """The simulator as a child process; kill -9 and restart on the same port and data."""
+class Sim(federation_support.Sim):
+    """The simulator as a child process (tests/federation_support.py), with this file's
+    parties; kill -9 and restart on the same port and data."""
 
     def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.config = tmp / "config.json"
-        self.config.write_text(json.dumps(CONFIG, ensure_ascii=False), encoding="utf-8")
-        self.data = tmp / "data"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        log = self.tmp / f"sim-{self.starts}.log"
-        with log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tools.vdxp_sim", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--config", str(self.config),
-                 "--data-dir", str(self.data)],
-                cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + START_S
-        line = f"vdxp-sim running on {self.url}"
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"simulator exited: {log.read_text(errors='replace')}")
-            if line in log.read_text(errors="replace") and _connects(self.port):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"simulator not ready in {START_S}s: {log.read_text()}")
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()  # SIGKILL: no shutdown hook runs
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=30)
+        super().__init__(tmp, CONFIG)
 
     def state(self) -> dict[str, Any]:
         result: dict[str, Any] = httpx.get(self.url + "/_sim/state", timeout=10).json()
