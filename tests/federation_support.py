@@ -149,7 +149,7 @@ def _settings(tmp: Path, name: str, anchors: Path, province: str, **extra: Any) 
                     **extra)
 
 
-def _external(agency_id: str) -> Agency:
+def external_agency(agency_id: str) -> Agency:
     return Agency(agency_id=agency_id, short_id=agency_id, name=f"Cơ quan {agency_id}",
                   kind=AgencyKind.EXTERNAL, served_by="national")
 
@@ -190,7 +190,7 @@ def federation(tmp: Path, *, sim_extra: dict[str, Any] | None = None,
                                      actor="test", reason="seed", only_new=True)
         for agency_id in NA_AGENCIES:  # the seed knows some agencies of other provinces
             if ls.node.registry.find(agency_id) is None:
-                ls.node.registry.add(_external(agency_id), actor="test", reason="peer test")
+                ls.node.registry.add(external_agency(agency_id), actor="test", reason="peer test")
         na = _node(tmp, "na", _settings(tmp, "na", anchors, "H41"), pki_dir)
         na.node.registry.add(Agency(agency_id=NA_UBND, short_id="H41", name="UBND Nghệ An"),
                              actor="test", reason="peer test")
@@ -198,7 +198,7 @@ def federation(tmp: Path, *, sim_extra: dict[str, Any] | None = None,
                                     name="Sở Nội vụ Nghệ An", parent_id=NA_UBND),
                              actor="test", reason="peer test")
         for agency_id in SIGNERS:
-            na.node.registry.add(_external(agency_id), actor="test", reason="peer test")
+            na.node.registry.add(external_agency(agency_id), actor="test", reason="peer test")
         _peer(ls, tmp, sim, "axis-h37", "na", **peer_options)
         _peer(na, tmp, sim, "axis-h41", "ls", **peer_options)
         yield Federation(sim, ls, na)

@@ -10,9 +10,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from exchange_support import UBND
-from federation_support import NA_SO_NV, NA_UBND, direct, federation
+from federation_support import NA_SO_NV, NA_UBND, direct, external_agency, federation
 
 from axis.edxml.model import Business, BusinessType, Kind, Priority, StatusCode
+from axis.federation.sent import SentReconciler
 from axis.route.model import DeliveryState, TrailEvent
 
 
@@ -191,3 +192,26 @@ def test_dead_letter_then_resend_with_the_same_key(tmp_path: Path) -> None:
             == [copy.delivery_id]
         f.step()
         assert [i.document_id for i in f.na.node.exchange.inbox(NA_UBND)] == [doc_id]
+
+
+def test_forwarded_copies_reconciled_with_the_sent_list(tmp_path: Path) -> None:
+    """getSentEdocList: a forwarded copy the national axis lists is confirmed; one it
+    cannot deliver (no center serves the recipient) is reported, journaled, not resent."""
+    with federation(tmp_path) as f:
+        orphan = "000.00.00.H14"  # served by no center at the national axis
+        if f.ls.node.registry.find(orphan) is None:
+            f.ls.node.registry.add(external_agency(orphan), actor="test",
+                                   reason="no center")
+        _, raw = f.ls.document(UBND, (NA_UBND, orphan), 30)
+        receipt = f.ls.node.exchange.submit(raw)
+        f.step()
+        national = f.ls.node.peers.get("national")
+        assert national is not None
+        report = SentReconciler(
+            exchange=f.ls.node.exchange, peers=f.ls.node.peers, link=f.ls.node.peer_link,
+            agencies=f.ls.node.registry.list, clock=f.ls.clock).reconcile(national)
+        by_recipient = {d.recipient_id: d.delivery_id for d in receipt.deliveries}
+        assert report.checked == 2 and report.confirmed == 1
+        assert report.undeliverable == (by_recipient[orphan],) and report.missing == ()
+        [entry] = [e for e in f.ls.node.store.journal() if e.kind == "peer.sent_reconciled"]
+        assert entry.payload["undeliverable_ids"] == [by_recipient[orphan]]

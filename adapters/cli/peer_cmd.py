@@ -65,6 +65,11 @@ def register(sub: Any) -> None:
                                     "with peer = its name); shown once, derived, not stored")
     c.add_argument("system_id", metavar="SYSTEM_ID")
     c.set_defaults(handler=run_secret)
+    c = s.add_parser("reconcile", help="check the copies forwarded to a vdxp peer "
+                                       "against its getSentEdocList (what the scheduler "
+                                       "does hourly); exit 1 when one is missing")
+    c.add_argument("name")
+    c.set_defaults(handler=run_reconcile)
     c = s.add_parser("poll", help="poll the peers once now (what the scheduler does)")
     c.set_defaults(handler=run_poll)
     c = s.add_parser("sync", help="read the peer's registry into ours now (what the "
@@ -204,6 +209,21 @@ def run_secret(args: argparse.Namespace, settings: Settings) -> int:
     print(f"secret for {args.system_id} (give it to the peer node's administrator, for "
           f"its peer's secret file): {secret}")
     return 0
+
+
+def run_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from axis.federation.sent import SentReconciler
+
+    node = _node(settings)
+    try:
+        report = SentReconciler(
+            exchange=node.exchange, peers=node.peers, link=node.peer_link,
+            agencies=node.registry.list, clock=node.exchange.clock,
+        ).reconcile(node.peer_admin.get(args.name))
+    finally:
+        node.close()
+    print(json.dumps(report.public(), ensure_ascii=False))
+    return 1 if report.missing or report.undeliverable else 0
 
 
 def run_poll(args: argparse.Namespace, settings: Settings) -> int:

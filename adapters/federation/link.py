@@ -66,3 +66,6 @@ class VdxpLink:
 
     def acknowledge(self, peer: Peer, doc_id: str, status: str) -> None:
         self._client(peer).update_status(doc_id, status)
+
+    def sent(self, peer: Peer) -> builtins.list[dict[str, object]]:
+        return self._client(peer).sent()

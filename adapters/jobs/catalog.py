@@ -63,6 +63,7 @@ AUTH_PURGE_LATE_AFTER = timedelta(hours=2)
 SEAL_EVERY = timedelta(seconds=1)
 SEAL_LATE_AFTER = timedelta(minutes=1)
 POLL_LATE_AFTER = timedelta(hours=1)
+RECONCILE_SENT_EVERY = timedelta(hours=1)
 
 
 def node_jobs(node: Node) -> list[Job]:
@@ -92,6 +93,10 @@ def node_jobs(node: Node) -> list[Job]:
             poll_peers(node), at_start=True,
             expected_every=max(POLL_LATE_AFTER, 4 * timedelta(
                 seconds=node.settings.federation.poll_seconds))),
+        # Issue 10, item 3: forwarded copies against the national axis's sent list. Only
+        # reads and journals: safe anywhere, a second run reports the same.
+        Job("federation.reconcile_sent", RECONCILE_SENT_EVERY, reconcile_sent(node),
+            expected_every=4 * RECONCILE_SENT_EVERY),
         # Issue 10, item 1: the national axis's registry read into ours. Safe in several
         # processes: each change goes through the registry, a repeated run finds nothing.
         Job("federation.registry_sync",
@@ -153,6 +158,31 @@ def peer_snapshots(node: Node) -> Callable[[datetime], None]:
                      sha256=report.held.sha256, **report.sync.counts())
         if failed:
             raise errors.PEER_UNREACHABLE.error(f"peer snapshots failed: {', '.join(failed)}")
+
+    return run
+
+
+def reconcile_sent(node: Node) -> Callable[[datetime], None]:
+    """Check the copies forwarded to each vdxp peer against its getSentEdocList
+    (axis/federation/sent.py); a peer that cannot be read fails the run after the rest."""
+    from axis.federation.sent import SentReconciler
+
+    reconciler = SentReconciler(exchange=node.exchange, peers=node.peers,
+                                link=node.peer_link, agencies=node.registry.list,
+                                clock=node.exchange.clock)
+
+    def run(at: datetime) -> None:
+        failed: list[str] = []
+        for peer in node.peers.list():
+            if not peer.active or peer.kind is not PeerKind.VDXP:
+                continue
+            try:
+                reconciler.reconcile(peer, at)
+            except errors.AxisError as exc:
+                log.warning("peer sent list unreadable", peer=peer.name, code=exc.code.id)
+                failed.append(peer.name)
+        if failed:
+            raise errors.PEER_UNREACHABLE.error(f"sent lists unread: {', '.join(failed)}")
 
     return run
 

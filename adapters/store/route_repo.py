@@ -244,13 +244,15 @@ class SqlRouteTx:
 
     @guarded
     def deliveries_in_state(self, state: DeliveryState, recipients: Collection[str],
-                            limit: int) -> list[Delivery]:
+                            limit: int, since: datetime | None = None) -> list[Delivery]:
         d = deliveries.c
         if not recipients:
             return []
+        where = [d.state == state.value, d.recipient_id.in_(sorted(recipients))]
+        if since is not None:
+            where.append(d.accepted_at >= since)
         rows = self._conn.execute(
-            select(deliveries)
-            .where(d.state == state.value, d.recipient_id.in_(sorted(recipients)))
+            select(deliveries).where(*where)
             .order_by(d.accepted_at, d.delivery_id).limit(limit))
         return [_delivery(r) for r in rows]
 

@@ -55,3 +55,8 @@ class PeerLink(Protocol):
     def acknowledge(self, peer: Peer, doc_id: str, status: str) -> None:
         """`done` (stored, or already held) or `fail` (refused, with its code journaled)."""
         ...
+
+    def sent(self, peer: Peer) -> builtins.list[dict[str, object]]:
+        """What the peer says of what this node sent it (`getSentEdocList`): per
+        recipient, senderDocId, toCode, sendStatus, receiveStatus …"""
+        ...

@@ -53,9 +53,9 @@ class RouteTx(Protocol):
     def count_deliveries(self, state: DeliveryState | None = None) -> int: ...
 
     def deliveries_in_state(self, state: DeliveryState, recipients: Collection[str],
-                            limit: int) -> list[Delivery]:
-        """Copies in `state` for any of `recipients`, oldest first (a peer's dead
-        letters, issue 10)."""
+                            limit: int, since: datetime | None = None) -> list[Delivery]:
+        """Copies in `state` for any of `recipients` (accepted at or after `since`),
+        oldest first (a peer's dead letters and forwarded copies, issue 10)."""
 
     # reconciliation: what should have moved on and did not (axis/route/reconcile.py)
     def stranded_deliveries(
