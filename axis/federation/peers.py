@@ -113,7 +113,19 @@ class PeerAdmin:
                         peer.unreachable(self._clock.now()))
 
     def status(self) -> builtins.list[PeerView]:
-        return [self.show(p.name) for p in self._peers.list()]
+        """Every registered peer, and every peer the registry names (`served_by`) that is
+        not registered: its agencies' copies wait for it, which the operator must see."""
+        views = [self.show(p.name) for p in self._peers.list()]
+        known = {v.peer.name for v in views}
+        named = {a.peer for a in self._agencies()
+                 if a.peer is not None and a.state is not AgencyState.RETIRED}
+        for name in sorted(n for n in named - known if n is not None):
+            served = self.served(name)
+            ghost = Peer(name=name, kind=PeerKind.VDXP, endpoint="", system_id="",
+                         secret_file="", added_at=self._clock.now(), active=False,
+                         note="not registered: axis peer add / chưa đăng ký")
+            views.append(PeerView(ghost, len(served), self._channel.backlog(served), False))
+        return views
 
     def resend(self, name: str, delivery_ids: Sequence[str] = (), *, actor: str,
                reason: str) -> builtins.list[str]:
