@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -30,6 +29,7 @@ from typing import IO
 import pytest
 from exchange_support import KE_HOACH, NOI_VU, SEED, SIGNERS, TAI_CHINH, TU_PHAP, UBND, TestNode
 from service_support import (
+    broker_prefix,
     postgres_lease,
     rabbitmq_lease,
     require_postgres,
@@ -199,7 +199,7 @@ def world(tmp: Path, anchors: Path, packages: Path, *, backend: str = RABBIT_POS
     with rabbitmq_lease(exclusive=exclusive_broker, timeout_s=LEASE_WAIT_S), \
             postgres_lease(exclusive=exclusive_database, timeout_s=LEASE_WAIT_S), \
             database_url("postgresql", tmp) as db:
-        prefix = f"axis-durability-{uuid.uuid4().hex[:10]}"
+        prefix = broker_prefix("durability")
         settings = Settings(data_dir=tmp / "var", database_url=db, broker_url=broker_url,
                             trust=TrustSettings(anchors_dir=anchors))
         audit = build_node(settings, broker=RabbitBroker(broker_url, prefix=prefix))

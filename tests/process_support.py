@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -27,7 +26,13 @@ from typing import IO
 
 import pytest
 from durability_support import answers, seed
-from service_support import postgres_lease, rabbitmq_lease, require_postgres, require_rabbitmq
+from service_support import (
+    broker_prefix,
+    postgres_lease,
+    rabbitmq_lease,
+    require_postgres,
+    require_rabbitmq,
+)
 from store_support import database_url
 
 from adapters.amqp.rabbit import RabbitBroker
@@ -144,7 +149,7 @@ def deployment(tmp: Path, anchors: Path, backend: str) -> Iterator[Deployment]:
     broker_url = require_rabbitmq()
     require_postgres()
     with rabbitmq_lease(), postgres_lease(), database_url("postgresql", tmp) as db:
-        prefix = f"axis-procs-{uuid.uuid4().hex[:10]}"
+        prefix = broker_prefix("procs")
         settings = Settings(data_dir=tmp / "var", database_url=db, broker_url=broker_url,
                             broker_prefix=prefix, trust=TrustSettings(anchors_dir=anchors))
         try:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import socket
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,16 +134,44 @@ def postgres_lease(*, exclusive: bool = False, timeout_s: float = 600) -> Iterat
         yield
 
 
-# Name prefixes of the broker objects tests create (a prefix of their own per test).
-TEST_PREFIXES = ("axis-test-", "axis-durability-", "axis-procs-")
+# Name prefixes of the broker objects tests create: `axis-<kind>-<pid>-<random>`, the pid
+# of the pytest process that owns them, so that a sweep deletes only what a finished or
+# killed run left and never the queues of a run still going (CI beside a developer's run).
+TEST_KINDS = ("test", "durability", "procs")
+_OWNED = re.compile(r"^axis-(?:test|durability|procs)-(\d+)-")
 
 
-def sweep_test_topology(prefixes: tuple[str, ...] = TEST_PREFIXES) -> int:
-    """Delete every queue and exchange a test left on the local RabbitMQ (a test killed
-    before its teardown, a queue declared by another process of the test): thousands of
-    them slow the broker's boot to minutes and once wedged it. Listed with `rabbitmqctl`
-    (AMQP cannot list), deleted over AMQP. Returns how many were deleted; 0 when there is
-    no local broker or no rabbitmqctl."""
+def broker_prefix(kind: str = "test") -> str:
+    """A broker prefix of this test process's own (see `sweep_test_topology`)."""
+    assert kind in TEST_KINDS
+    return f"axis-{kind}-{os.getpid()}-{uuid.uuid4().hex[:10]}"
+
+
+def _orphaned(name: str) -> bool:
+    """A test's queue or exchange whose pytest process is this one or gone."""
+    found = _OWNED.match(name)
+    if found is None:
+        # The older form without a pid (axis-test-<hex>): only a run of older code
+        # made it; left over.
+        return bool(re.match(r"^axis-(?:test|durability|procs)-[0-9a-f]{10,12}[.]", name))
+    pid = int(found.group(1))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def sweep_test_topology() -> int:
+    """Delete every queue and exchange a finished or killed test run left on the local
+    RabbitMQ (a test killed before its teardown, a queue declared by another process of
+    the test): thousands of them slow the broker's boot to minutes and once wedged it.
+    Listed with `rabbitmqctl` (AMQP cannot list), deleted over AMQP; a run still going
+    keeps its own. Returns how many were deleted; 0 without a local broker or rabbitmqctl."""
     import shutil
     import subprocess
 
@@ -156,8 +186,7 @@ def sweep_test_topology(prefixes: tuple[str, ...] = TEST_PREFIXES) -> int:
                                  capture_output=True, text=True, timeout=120, check=True)
         except (OSError, subprocess.SubprocessError):
             return 0
-        names[kind] = [n.strip() for n in out.stdout.splitlines()
-                       if n.strip().startswith(prefixes)]
+        names[kind] = [n.strip() for n in out.stdout.splitlines() if _orphaned(n.strip())]
     if not names["queues"] and not names["exchanges"]:
         return 0
     deleted = 0

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 
 import pytest
-from service_support import rabbitmq_lease, require_rabbitmq, wait_until
+from service_support import broker_prefix, rabbitmq_lease, require_rabbitmq, wait_until
 
 from adapters.amqp.memory import InProcessBroker
 from adapters.amqp.rabbit import RabbitBroker
@@ -47,7 +46,7 @@ def _memory(_: ExitStack) -> Backend:
 def _rabbit(cleanup: ExitStack, layout: str = "classic") -> Backend:
     url = require_rabbitmq()
     cleanup.enter_context(rabbitmq_lease())  # keeps other runs' restart tests out meanwhile
-    prefix = f"axis-test-{uuid.uuid4().hex[:12]}"  # no collision with other runs or tests
+    prefix = broker_prefix()  # no collision with other runs or tests
     made: list[RabbitBroker] = []
 
     def make() -> RabbitBroker:

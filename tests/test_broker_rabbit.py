@@ -11,12 +11,17 @@ import json
 import shutil
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from service_support import missing_service, rabbitmq_lease, require_rabbitmq, wait_until
+from service_support import (
+    broker_prefix,
+    missing_service,
+    rabbitmq_lease,
+    require_rabbitmq,
+    wait_until,
+)
 
 from adapters.amqp.confirms import Confirms
 from adapters.amqp.rabbit import RabbitBroker
@@ -31,7 +36,7 @@ BACK_S = 90.0  # start_app on a small machine takes a few seconds; allow a slow 
 def _prefix(*, exclusive: bool) -> Iterator[str]:
     url = require_rabbitmq()
     with rabbitmq_lease(exclusive=exclusive):
-        name = f"axis-test-{uuid.uuid4().hex[:12]}"
+        name = broker_prefix()
         yield name
         cleaner = RabbitBroker(url, prefix=name)
         wait_until(lambda: answers(cleaner), timeout_s=BACK_S, what="RabbitMQ answers")

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from exchange_support import NOI_VU, UBND, TestNode, seed_agency_ids, start_node
-from service_support import rabbitmq_lease, require_rabbitmq, wait_until
+from service_support import broker_prefix, rabbitmq_lease, require_rabbitmq, wait_until
 from store_support import database_url
 
 from adapters.amqp.memory import InProcessBroker
@@ -74,7 +73,7 @@ def ht(request: pytest.FixtureRequest, tmp_path: Path,
         if broker_kind.startswith("rabbit"):
             amqp = require_rabbitmq()
             stack.enter_context(rabbitmq_lease())
-            broker = WitnessRabbit(amqp, prefix=f"axis-test-{uuid.uuid4().hex[:12]}",
+            broker = WitnessRabbit(amqp, prefix=broker_prefix(),
                                    layout="quorum" if broker_kind.endswith("quorum")
                                    else "classic")
             stack.callback(broker.delete_topology, seed_agency_ids())

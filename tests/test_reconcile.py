@@ -19,7 +19,6 @@ one chosen inbox row, as a restarting PostgreSQL would abort the transaction.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
@@ -28,7 +27,7 @@ from pathlib import Path
 import pytest
 from disk_support import full_disk
 from exchange_support import NOI_VU, UBND, TestNode, seed_agency_ids, start_node
-from service_support import rabbitmq_lease, require_rabbitmq, wait_until
+from service_support import broker_prefix, rabbitmq_lease, require_rabbitmq, wait_until
 from sqlalchemy import Engine, text
 from store_support import database_url
 
@@ -60,7 +59,7 @@ def bt(request: pytest.FixtureRequest, tmp_path: Path,
         if broker_kind == "rabbit":
             amqp = require_rabbitmq()
             stack.enter_context(rabbitmq_lease())
-            rabbit = RabbitBroker(amqp, prefix=f"axis-test-{uuid.uuid4().hex[:12]}")
+            rabbit = RabbitBroker(amqp, prefix=broker_prefix())
             stack.callback(rabbit.delete_topology, seed_agency_ids())
             broker = rabbit
         else:
