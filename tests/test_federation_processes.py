@@ -20,12 +20,12 @@ from typing import Any, cast
 
 import pytest
 from exchange_support import TestNode
-from service_support import wait_until
+from service_support import require_postgres, require_rabbitmq, wait_until
 
 from adapters.node import Node
 from axis.clock import VN_TZ, FixedClock
 from axis.edxml.model import StatusCode
-from tools.federation.testbed import AGENCY, H37, H41, Testbed
+from tools.federation.testbed import AGENCY, H37, H41, RABBIT_POSTGRES, Testbed, running
 
 LS, NA = AGENCY[H37], AGENCY[H41]  # UBND Lạng Sơn, UBND Nghệ An
 ARRIVE_S = 60.0  # a document's way through both nodes and the national axis, loaded CI
@@ -47,23 +47,16 @@ class Packages:
         return self._t.status(sender, original_sender, document_id, code)
 
 
-def _start(tmp: Path, route: str) -> Iterator[Testbed]:
-    bed = Testbed(tmp, route=route)
-    try:
-        bed.start()
-        yield bed
-    finally:
-        bed.stop()  # every process group, whatever happened
-
-
 @pytest.fixture(scope="module")
 def national(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Testbed]:
-    yield from _start(tmp_path_factory.mktemp("federation-national"), "national")
+    with running(tmp_path_factory.mktemp("federation-national"), route="national") as bed:
+        yield bed  # stopped afterwards: every process group, whatever happened
 
 
 @pytest.fixture()
 def direct(tmp_path: Path) -> Iterator[Testbed]:
-    yield from _start(tmp_path / "federation", "direct")
+    with running(tmp_path / "federation", route="direct") as bed:
+        yield bed
 
 
 def edocs(client: Any, wanted: set[str]) -> Counter[str]:
@@ -132,6 +125,15 @@ def test_axis_to_axis_directly(direct: Testbed) -> None:
     _exchange_with_statuses(direct, "h41", "h37")
     # The statuses went back Axis to Axis too (01, 03, 06).
     assert direct.peer_status(H41, "h37")["last_success_at"] is not None
+
+
+@pytest.mark.service
+def test_through_the_national_axis_on_postgresql_and_rabbitmq(tmp_path: Path) -> None:
+    """The same with each node on a PostgreSQL schema and a RabbitMQ prefix of its own."""
+    require_rabbitmq()
+    require_postgres()
+    with running(tmp_path / "federation", route="national", backend=RABBIT_POSTGRES) as bed:
+        _exchange_with_statuses(bed, "national", "national")
 
 
 @pytest.mark.slow
