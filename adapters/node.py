@@ -38,6 +38,7 @@ from axis.edxml.validate import Validator
 from axis.federation.bindings import PeerBindings
 from axis.federation.intake import PeerIntake
 from axis.federation.peers import PeerAdmin
+from axis.federation.provinces import ProvinceRouter
 from axis.registry.bindings import RegistryBindings
 from axis.registry.model import AgencyState
 from axis.registry.service import Registry
@@ -216,8 +217,12 @@ def build_node(
     agency = AgencyOperations(exchange=exchange, directory=registry, trails=store,
                               max_package_bytes=settings.edxml.max_package_bytes,
                               on_queued=worker.wake.set)
+    # Routing by province code (issue 10): unknown identifiers a peer's province claims.
+    provinces = ProvinceRouter(peers.list, registry, own_province=settings.province)
+    exchange.resolve_unknown = provinces.resolve
     intake = PeerIntake(exchange=exchange, peers=peers, link=link, directory=registry,
-                        clock=clk, on_queued=worker.wake.set)
+                        clock=clk, on_queued=worker.wake.set,
+                        resolve_unknown=provinces.resolve)
 
     def journal(at: datetime, kind: str, ref: str, payload: dict[str, object]) -> None:
         with store.transaction() as tx:

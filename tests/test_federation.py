@@ -6,14 +6,18 @@ real keys, each node has its own SQLite database."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from exchange_support import UBND
 from federation_support import NA_SO_NV, NA_UBND, direct, external_agency, federation
 
 from axis.edxml.model import Business, BusinessType, Kind, Priority, StatusCode
+from axis.errors import AxisError
 from axis.federation.sent import SentReconciler
+from axis.registry.model import Agency, AgencyKind
 from axis.route.model import DeliveryState, TrailEvent
 
 
@@ -215,3 +219,35 @@ def test_forwarded_copies_reconciled_with_the_sent_list(tmp_path: Path) -> None:
         assert report.undeliverable == (by_recipient[orphan],) and report.missing == ()
         [entry] = [e for e in f.ls.node.store.journal() if e.kind == "peer.sent_reconciled"]
         assert entry.payload["undeliverable_ids"] == [by_recipient[orphan]]
+
+
+def test_routing_by_province_code_to_a_peer(tmp_path: Path) -> None:
+    """A recipient Lạng Sơn's registry does not list, of a province a peer claims: it is
+    registered as served by that peer and the document goes there; its answer comes back
+    (the sender resolved the same way at the other end is known by then)."""
+    newcomer = "000.00.07.H41"
+    with federation(tmp_path) as f, direct(f, tmp_path):
+        f.na.node.registry.add(Agency(agency_id=newcomer, short_id="H41.07",
+                                      name="Sở Tư pháp Nghệ An", parent_id=NA_UBND),
+                               actor="test", reason="a new department")
+        peer = f.ls.node.peers.get("h41")
+        assert peer is not None and f.ls.node.registry.find(newcomer) is None
+        f.ls.node.peers.update(replace(peer, provinces=("H41",)))
+        doc_id, raw = f.ls.document(UBND, (newcomer,), 40)
+        [copy] = f.ls.node.exchange.submit(raw).deliveries
+        known = f.ls.node.registry.find(newcomer)
+        assert known is not None and known.served_by == "h41"
+        assert known.kind is AgencyKind.EXTERNAL
+        history = f.ls.node.registry.history(newcomer)
+        assert history[0].actor == "routing:h41" and "H41" in history[0].reason
+        f.step()
+        [item] = f.na.node.exchange.inbox(newcomer)
+        f.na.node.exchange.take(newcomer, item.delivery_id)
+        f.step()
+        assert [i.status_code for i in f.ls.node.exchange.inbox(UBND)
+                if i.document_id == doc_id] == ["01"]
+        assert copy.delivery_id
+        # A province nobody claims is still refused.
+        _, raw2 = f.ls.document(UBND, ("000.00.00.H99",), 41)
+        with pytest.raises(AxisError, match=r"route\.unknown_agency"):
+            f.ls.node.exchange.submit(raw2)

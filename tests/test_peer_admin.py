@@ -107,7 +107,7 @@ def test_cli_add_list_status(pt: TestNode, tmp_path: Path,
     body = add_body(tmp_path, "h41")
     args = argparse.Namespace(
         name="h41", kind="axis", endpoint=body["endpoint"], system_id="peer-h37",
-        secret_file=body["secret_file"], admit_unsigned=[], node_cert=[],
+        secret_file=body["secret_file"], admit_unsigned=[], node_cert=[], province=["H41"],
         unreachable_after=900, note="Nghệ An", actor="cli-test")
     assert peer_cmd.run_add(args, settings) == 0
     assert peer_cmd.run_list(argparse.Namespace(json=True), settings) == 0

@@ -32,6 +32,9 @@ def register(sub: Any) -> None:
     c.add_argument("--node-cert", action="append", default=[], metavar="SHA256",
                    help="fingerprint of the peer node's signing certificate: it may sign "
                         "for the agencies the peer serves (its 01s); repeatable")
+    c.add_argument("--province", action="append", default=[], metavar="CODE",
+                   help="a level-1 group (H41, G22) whose agencies this peer serves even "
+                        "when the registry does not list them; repeatable")
     c.add_argument("--unreachable-after", type=int, default=900, metavar="SECONDS",
                    help="/readyz degraded when failing this long (default 900)")
     c.add_argument("--note", default="")
@@ -127,6 +130,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
             name=args.name, kind=PeerKind(args.kind), endpoint=args.endpoint,
             system_id=args.system_id, secret_file=args.secret_file,
             admit_unsigned=args.admit_unsigned, node_certificates=args.node_cert,
+            provinces=args.province,
             unreachable_after_s=args.unreachable_after,
             note=args.note, actor=_actor(args))
     finally:

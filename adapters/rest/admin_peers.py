@@ -28,6 +28,9 @@ class PeerIn(BaseModel):
     node_certificates: list[str] = Field(
         default_factory=list, max_length=20,
         description="SHA-256 fingerprints of the peer node's signing certificates")
+    provinces: list[str] = Field(
+        default_factory=list, max_length=100,
+        description="level-1 groups (H41, G22) routed to this peer by identifier")
     unreachable_after_s: int = Field(default=900, ge=1)
     note: str = Field(default="", max_length=2000)
 
@@ -48,6 +51,7 @@ class PeerOut(BaseModel):
     secret_file: str
     admit_unsigned: list[str]
     node_certificates: list[str]
+    provinces: list[str]
     unreachable_after_s: int
     active: bool
     note: str
@@ -182,6 +186,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
                          system_id=body.system_id, secret_file=body.secret_file,
                          admit_unsigned=body.admit_unsigned,
                          node_certificates=body.node_certificates,
+                         provinces=body.provinces,
                          unreachable_after_s=body.unreachable_after_s, note=body.note,
                          actor=who.name)
         return PeerOut.model_validate(peer.public())

@@ -96,7 +96,7 @@ def _values(p: Peer) -> dict[str, Any]:
     return {
         "kind": p.kind.value, "endpoint": p.endpoint, "system_id": p.system_id,
         "secret_file": p.secret_file, "admit_unsigned": list(p.admit_unsigned),
-        "node_certificates": list(p.node_certificates),
+        "node_certificates": list(p.node_certificates), "provinces": list(p.provinces),
         "unreachable_after_s": p.unreachable_after_s, "active": int(p.active),
         "note": p.note, "added_at": p.added_at, "last_success_at": p.last_success_at,
         "last_failure_at": p.last_failure_at, "failing_since": p.failing_since,
@@ -110,6 +110,7 @@ def _peer(r: Any) -> Peer:
         system_id=r["system_id"], secret_file=r["secret_file"], added_at=r["added_at"],
         admit_unsigned=tuple(r["admit_unsigned"] or ()),
         node_certificates=tuple(r["node_certificates"] or ()),
+        provinces=tuple(r["provinces"] or ()),
         unreachable_after_s=r["unreachable_after_s"], active=bool(r["active"]),
         note=r["note"], last_success_at=r["last_success_at"],
         last_failure_at=r["last_failure_at"], failing_since=r["failing_since"],

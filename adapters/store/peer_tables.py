@@ -32,6 +32,7 @@ peers = Table(
     # real national traffic is unsigned, so admissions are explicit and per peer.
     Column("admit_unsigned", JSON(), nullable=False),
     Column("node_certificates", JSON(), nullable=False),  # the peer node's own keys
+    Column("provinces", JSON(), nullable=False, server_default="[]"),  # 0011: by code
     Column("unreachable_after_s", Integer(), nullable=False),  # /readyz: degraded after
     Column("active", Integer(), nullable=False),
     Column("note", Text(), nullable=False),

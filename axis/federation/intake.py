@@ -29,6 +29,7 @@ from axis.edxml.model import Kind
 from axis.errors import AxisError, SenderFault
 from axis.federation.model import Outcome, Peer, PeerKind, Taken
 from axis.federation.ports import PeerLink, PeerStore
+from axis.registry.model import Agency
 from axis.route.exchange import Exchange, PeerAdmission
 from axis.route.model import Receipt, TrailEntry, TrailEvent
 from axis.route.policy import AgencyDirectory
@@ -57,13 +58,15 @@ class IntakeReport:
 class PeerIntake:
     def __init__(self, *, exchange: Exchange, peers: PeerStore, link: PeerLink,
                  directory: AgencyDirectory, clock: Clock,
-                 on_queued: Callable[[], None] = lambda: None) -> None:
+                 on_queued: Callable[[], None] = lambda: None,
+                 resolve_unknown: Callable[[str], Agency | None] | None = None) -> None:
         self._exchange = exchange
         self._peers = peers
         self._link = link
         self._directory = directory
         self._clock = clock
         self._on_queued = on_queued
+        self._resolve_unknown = resolve_unknown
 
     def poll_all(self) -> IntakeReport:
         report = IntakeReport()
@@ -150,6 +153,8 @@ class PeerIntake:
     def _served_elsewhere(self, sender: str) -> bool:
         """A peer speaks for agencies other nodes serve, never for this node's own."""
         agency = self._directory.find(sender)
+        if agency is None and self._resolve_unknown is not None:
+            agency = self._resolve_unknown(sender)  # its province's peer (provinces.py)
         return agency is not None and agency.peer is not None
 
     def _hop_in(self, peer: Peer, doc_id: str, message_type: str, receipt: Receipt,

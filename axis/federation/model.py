@@ -32,6 +32,9 @@ class Peer:
     # with one speaks for any agency the peer serves (its node's 01 on a recipient's
     # behalf, Art. 11.2), when the certificate chains to an installed anchor.
     node_certificates: tuple[str, ...] = ()
+    # Level-1 groups (H41, G22 …) whose agencies this peer serves even when this node's
+    # registry does not list them: routing by province code (axis/federation/provinces.py).
+    provinces: tuple[str, ...] = ()
     unreachable_after_s: int = 900  # /readyz degraded when failing longer than this
     active: bool = True
     note: str = ""
@@ -55,6 +58,7 @@ class Peer:
             "system_id": self.system_id, "secret_file": self.secret_file,
             "admit_unsigned": list(self.admit_unsigned),
             "node_certificates": list(self.node_certificates),
+            "provinces": list(self.provinces),
             "unreachable_after_s": self.unreachable_after_s, "active": self.active,
             "note": self.note, "added_at": at(self.added_at),
             "last_success_at": at(self.last_success_at),

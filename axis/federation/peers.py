@@ -20,6 +20,7 @@ from axis.route.model import Delivery
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 URL = re.compile(r"https?://[^\s]+")
+PROVINCE = re.compile(r"[A-Z]\d{2}")
 
 Journal = Callable[[datetime, str, str, dict[str, object]], None]
 AgencyList = Callable[[], list[Agency]]
@@ -60,7 +61,7 @@ class PeerAdmin:
 
     def add(self, *, name: str, kind: PeerKind, endpoint: str, system_id: str,
             secret_file: str, admit_unsigned: Sequence[str] = (),
-            node_certificates: Sequence[str] = (),
+            node_certificates: Sequence[str] = (), provinces: Sequence[str] = (),
             unreachable_after_s: int = 900, note: str = "", actor: str) -> Peer:
         bad = errors.PEER_INVALID
         if not NAME.fullmatch(name):
@@ -69,6 +70,9 @@ class PeerAdmin:
             raise bad.error(f"endpoint {endpoint!r}: an http(s) URL")
         if not system_id.strip() or not secret_file.strip():
             raise bad.error("a system id and a secret file are required")
+        codes = sorted({c.strip().upper() for c in provinces if c.strip()})
+        if any(not PROVINCE.fullmatch(c) for c in codes):
+            raise bad.error(f"provinces {codes}: level-1 groups such as H41 or G22")
         if unreachable_after_s < 1:
             raise bad.error("unreachable_after_s: at least 1")
         if self._peers.get(name) is not None:
@@ -80,6 +84,7 @@ class PeerAdmin:
                                                       if a.strip()),
                     node_certificates=tuple(sorted({normalise_fingerprint(f)
                                                     for f in node_certificates})),
+                    provinces=tuple(codes),
                     unreachable_after_s=unreachable_after_s, note=note)
         self._peers.add(peer)
         self._journal(at, "peer.added", name, {**peer.public(), "actor": actor})

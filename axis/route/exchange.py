@@ -116,6 +116,8 @@ class Exchange:
     clock: Clock
     new_id: Callable[[], str]
     peer_trust: PeerTrustStage | None = None
+    # Issue 10: a recipient the registry does not know, routed by its province code.
+    resolve_unknown: Callable[[str], Agency | None] | None = None
 
     # --- accept ---------------------------------------------------------------------
     def submit(
@@ -151,7 +153,8 @@ class Exchange:
             if kind is not None and package.kind is not kind:
                 raise errors.MESSAGE_TYPE_MISMATCH.error(
                     f"declared {kind.value}, the package is {package.kind.value}")
-            plan = route(package, self.directory, local_only=local_only)
+            plan = route(package, self.directory, local_only=local_only,
+                         resolve_unknown=self.resolve_unknown)
             for attempt in range(1, ACCEPT_TRIES + 1):
                 try:
                     with self.store.transaction() as tx:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,11 +49,13 @@ def _agency(directory: AgencyDirectory, identifier: str) -> Agency | None:
     return directory.find(identifier) if identifier else None
 
 
-def route(package: Package, directory: AgencyDirectory, *, local_only: bool = False
-          ) -> Route:
+def route(package: Package, directory: AgencyDirectory, *, local_only: bool = False,
+          resolve_unknown: Callable[[str], Agency | None] | None = None) -> Route:
     """`local_only`: a package a peer node brought (issue 10). Its `To` may name agencies
     of other provinces, which their own nodes serve: only this node's agencies get a copy
-    here (forwarding the others back would loop), and an unknown one is not a refusal."""
+    here (forwarding the others back would loop), and an unknown one is not a refusal.
+    `resolve_unknown`: a recipient the registry does not know, served by the peer that
+    claims its province code (axis/federation/provinces.py)."""
     sender = _agency(directory, package.sender_id)
     if sender is None:
         raise errors.SENDER_UNKNOWN.error(f"From/OrganId {package.sender_id!r}")
@@ -64,6 +67,8 @@ def route(package: Package, directory: AgencyDirectory, *, local_only: bool = Fa
     recipients: list[Agency] = []
     for identifier in dict.fromkeys(package.recipient_ids):  # one copy per recipient
         agency = _agency(directory, identifier)
+        if agency is None and identifier and resolve_unknown is not None and not local_only:
+            agency = resolve_unknown(identifier)
         if local_only and (agency is None or agency.peer is not None):
             continue
         if agency is None:
