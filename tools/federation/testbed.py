@@ -262,6 +262,14 @@ class Testbed:
         c = self.credentials[node]
         return AgencyClient(self.url(node), c.system_id, c.secret, timeout=30)
 
+    def sim_connector(self, node: str) -> Any:
+        """An SdkConnector (tools/vdxp_sim/connector.py) speaking to the national axis as
+        the node's member system: what the node itself sends, a test can send again."""
+        from tools.vdxp_sim.connector import SdkConnector
+
+        secret = (self.dir / node / "national.secret").read_text(encoding="utf-8").strip()
+        return SdkConnector(self.sim_url, SIM_SYSTEM[node], secret)
+
     def admin(self, node: str, path: str) -> Any:
         """GET /admin/v1/<path> with the testbed's admin token: the JSON answer."""
         r = httpx.get(f"{self.url(node)}/admin/v1/{path.lstrip('/')}", timeout=30,
