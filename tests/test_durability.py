@@ -286,6 +286,8 @@ def test_two_nodes_share_the_traffic_without_duplicate_delivery(
         per_node: dict[str, Counter[str]] = {c.name: Counter() for c in nodes}
         while len(done) < len(nodes):
             name, line = next_line(lines, nodes)
+            if line is None and name in done:
+                continue  # the end of a finished child's output, read after its DONE
             assert line is not None, f"{name} ended early; {by_name[name].stderr_tail()}"
             word = log.take(line)
             per_node[name][word] += 1
