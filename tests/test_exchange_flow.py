@@ -230,3 +230,20 @@ def test_update_and_replace_are_delivered_and_linked(t: TestNode, kind: Business
         (NOI_VU, f"{kind.name.lower()} by {newer}")]
     received = [e for e in t.node.exchange.trail(newer) if e.event is TrailEvent.RECEIVED]
     assert received[0].detail == f"{kind.name.lower()} of {original}"
+
+
+def test_the_idempotency_key_holds_the_digest_of_the_bytes(t: TestNode) -> None:
+    """Issue 10: the key is (business type or status code, sender, DocumentId, recipient,
+    SHA-256 of the bytes). The same bytes again — a retry, or the same package coming
+    back over another hop — are the same copy; a package with the same DocumentId and
+    other bytes is another message and gets its own copy."""
+    doc_id, raw = t.document(UBND, (NOI_VU,), 1)
+    first = t.node.exchange.submit(raw)
+    again = t.node.exchange.submit(raw)
+    assert again.duplicate and again.deliveries == tuple(
+        d.__class__(d.recipient_id, d.delivery_id, True) for d in first.deliveries)
+    _, other = t.document(UBND, (NOI_VU,), 2, document_id=doc_id)  # other bytes
+    assert other != raw
+    third = t.node.exchange.submit(other)
+    assert not third.duplicate
+    assert third.deliveries[0].delivery_id != first.deliveries[0].delivery_id

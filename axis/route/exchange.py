@@ -83,13 +83,19 @@ def document_id_of(package: Package) -> str:
     return package.header.document_id
 
 
-def dedupe_key(package: Package, recipient_id: str) -> str:
-    """Same sender, document, recipient and business type (or status code): same copy."""
+def dedupe_key(package: Package, recipient_id: str, sha256: str = "") -> str:
+    """The idempotency key of a copy: same business type (or status code), sender,
+    document and recipient — and, for a package a sender (or a peer) handed in, the
+    SHA-256 of its bytes (issue 10: stable across retries and hops, since forwarding is
+    byte-identical; a package signed anew is a new message). Copies accepted before
+    issue 10, and the node's own statuses and notices (signed afresh whenever they are
+    made), carry the key without the digest."""
     if isinstance(package, StatusPackage):
         what = f"status:{package.header.status_code.value}"
     else:
         what = f"edoc:{int(package.business_type)}"
-    return "|".join((what, package.sender_id, document_id_of(package), recipient_id))
+    key = "|".join((what, package.sender_id, document_id_of(package), recipient_id))
+    return f"{key}|{sha256}" if sha256 else key
 
 
 def priority_of(package: Package) -> int:
@@ -193,7 +199,7 @@ class Exchange:
         return orphans.collect_orphan_blobs(self.store, self.blobs, now - grace)
 
     def _decide(
-        self, tx: RouteTx, package: Package, recipients: tuple[Agency, ...]
+        self, tx: RouteTx, package: Package, recipients: tuple[Agency, ...], sha: str
     ) -> dict[str, Delivery | None]:
         """Every refusal the store's state decides, before a byte is stored or a row
         written: the checks only read (recall.py), so a refusal leaves nothing behind.
@@ -201,8 +207,10 @@ class Exchange:
         recall.check_owner(tx, package)  # update/replace: the sender's own document
         existing: dict[str, Delivery | None] = {}
         for agency in recipients:
-            found = existing[agency.agency_id] = tx.find_by_dedupe(
-                dedupe_key(package, agency.agency_id))
+            # The key with the digest; else a copy accepted before issue 10 (no digest).
+            found = existing[agency.agency_id] = (
+                tx.find_by_dedupe(dedupe_key(package, agency.agency_id, sha))
+                or tx.find_by_dedupe(dedupe_key(package, agency.agency_id)))
             if found is not None:
                 continue  # the same copy again: answered as a duplicate
             if recall.is_recall(package):
@@ -221,7 +229,7 @@ class Exchange:
             # Lock order: delivery rows before the journal head, as take() and the
             # consumer do; the other order can deadlock two transactions on PostgreSQL.
             recall.lock_copies(tx, package)
-        existing = self._decide(tx, package, recipients)
+        existing = self._decide(tx, package, recipients, hashlib.sha256(raw).hexdigest())
         # Durable before the commit that refers to it, and only once accepted: a crash or
         # a database failure from here on leaves bytes no row refers to, which
         # `collect_orphans` deletes after its grace period.
@@ -251,7 +259,7 @@ class Exchange:
         self, tx: RouteTx, package: Package, sha: str, recipient_id: str, at: datetime,
         existing: Delivery | None,
     ) -> DeliveryReceipt:
-        key = dedupe_key(package, recipient_id)
+        key = dedupe_key(package, recipient_id, sha)
         document_id = document_id_of(package)
         if existing is not None:
             tx.add_trail(TrailEntry(document_id, recipient_id, TrailEvent.DUPLICATE, at,
@@ -321,7 +329,8 @@ class Exchange:
                                    document_id=document_id, code=code, at=at,
                                    signer=self.signer)
         key = dedupe_key(package, original_sender)
-        if tx.find_by_dedupe(key) is not None:
+        if any(d.recipient_id == original_sender and d.status_code == code.value
+               for d in tx.deliveries_of_document(on_behalf_of, document_id, Kind.STATUS)):
             return None  # the recipient's own status (or ours) is already on its way
         sha = self.blobs.put(raw)
         tx.save_package(StoredPackage(sha, len(raw), Kind.STATUS, on_behalf_of, document_id,
