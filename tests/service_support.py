@@ -154,7 +154,11 @@ def _orphaned(name: str) -> bool:
         # The older form without a pid (axis-test-<hex>): only a run of older code
         # made it; left over.
         return bool(re.match(r"^axis-(?:test|durability|procs)-[0-9a-f]{10,12}[.]", name))
-    pid = int(found.group(1))
+    return _gone(int(found.group(1)))
+
+
+def _gone(pid: int) -> bool:
+    """This process (its session is ending) or a process that no longer exists."""
     if pid == os.getpid():
         return True
     try:
@@ -187,9 +191,22 @@ def sweep_test_topology() -> int:
         except (OSError, subprocess.SubprocessError):
             return 0
         names[kind] = [n.strip() for n in out.stdout.splitlines() if _orphaned(n.strip())]
-    if not names["queues"] and not names["exchanges"]:
-        return 0
     deleted = 0
+    # The federation testbed's broker vhosts (tools/federation): axis-test-fed-<pid>-….
+    try:
+        vhosts = subprocess.run(["rabbitmqctl", "-q", "list_vhosts", "name"],
+                                capture_output=True, text=True, timeout=120,
+                                check=True).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        vhosts = []
+    for vhost in vhosts:
+        owner = re.match(r"^axis-test-fed-(\d+)-", vhost.strip())
+        if owner and _gone(int(owner.group(1))):
+            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost.strip()],
+                           capture_output=True, timeout=120, check=False)
+            deleted += 1
+    if not names["queues"] and not names["exchanges"]:
+        return deleted
     connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_URL))
     try:
         channel = connection.channel()

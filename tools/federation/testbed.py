@@ -171,6 +171,7 @@ class Testbed:
         self._services = ExitStack()
         self._db: dict[str, str] = {}
         self._prefix: dict[str, str] = {}
+        self._broker_url: dict[str, str] = {}
 
     # --- where things are -----------------------------------------------------------------
     @property
@@ -295,8 +296,8 @@ class Testbed:
                 lines.append(f"  agency {c.agency_id}: system_id {c.system_id} "
                              f"secret {c.secret}")
             if self.backend == RABBIT_POSTGRES:
-                lines.append(f"  database {self._db[node]}  broker prefix "
-                             f"{self._prefix[node]}")
+                lines.append(f"  database {self._db[node]}  broker "
+                             f"{self._broker_url[node]} prefix {self._prefix[node]}")
         lines.append(f"admin token (every node): {self.admin_token}")
         lines.append(f"agency keys and certificates: {self.pki}")
         for name, p in self.procs.items():
@@ -371,7 +372,7 @@ class Testbed:
             f"data_dir = {q(str(self.dir / node / 'var'))}",
             f"province = {q(PROVINCE[node])}",
             f"database_url = {q(self._db.get(node, ''))}",
-            f"broker_url = {q(RABBITMQ_URL if self.backend == RABBIT_POSTGRES else '')}",
+            f"broker_url = {q(self._broker_url.get(node, ''))}",
             f"broker_prefix = {q(self._prefix.get(node, 'axis'))}",
             'log_format = "json"',
             "[trust]",
@@ -486,9 +487,19 @@ class Testbed:
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             self._services.callback(_drop_schema, admin, schema)
             self._db[node] = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-            # "axis-test-": the test session's final sweep deletes what a crash left.
-            self._prefix[node] = f"axis-test-fed-{node}-{tag}"
-            self._services.callback(_delete_topology, self._prefix[node])
+            self._prefix[node] = f"axis-fed-{node}"
+            # A broker vhost of its own per node, as two provinces' brokers are apart;
+            # without rabbitmqctl (a remote broker), a prefix on the default vhost.
+            # The owner's pid in the name: the test session's sweep deletes the vhosts of
+            # runs that are gone (tests/service_support.py).
+            vhost = f"axis-test-fed-{os.getpid()}-{node}-{tag}"
+            if _add_vhost(vhost):
+                self._services.callback(_delete_vhost, vhost)
+                self._broker_url[node] = f"{RABBITMQ_URL.rsplit('/', 1)[0]}/{vhost}"
+            else:
+                self._prefix[node] = f"axis-test-fed-{node}-{tag}"
+                self._broker_url[node] = RABBITMQ_URL
+                self._services.callback(_delete_topology, self._prefix[node])
 
     def _cleanup_services(self) -> None:
         services, self._services = self._services, ExitStack()
@@ -503,6 +514,32 @@ def _drop_schema(engine: Any, schema: str) -> None:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     except Exception as exc:  # never lose the rest of the clean-up over one schema
         print(f"testbed: could not drop schema {schema}: {exc}", file=sys.stderr)
+
+
+def _rabbitmqctl(*args: str) -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("rabbitmqctl") is None:
+        return False
+    try:
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, timeout=120,
+                       capture_output=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"testbed: rabbitmqctl {' '.join(args)}: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _add_vhost(vhost: str) -> bool:
+    """A vhost the guest user may use, on the machine's RabbitMQ; False when there is no
+    rabbitmqctl to make one."""
+    return (_rabbitmqctl("add_vhost", vhost)
+            and _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"))
+
+
+def _delete_vhost(vhost: str) -> None:
+    _rabbitmqctl("delete_vhost", vhost)  # its queues and exchanges with it
 
 
 def _delete_topology(prefix: str) -> None:
