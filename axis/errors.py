@@ -470,6 +470,14 @@ JOURNAL_BROKEN = _c.add(
     "the sealer stops until an auditor has looked (`axis audit verify`).",
     "Nhật ký liên thông không toàn vẹn; trục tạm dừng niêm phong nhật ký.",
     "The message journal is inconsistent; the node stops sealing it.")
+JOURNAL_TRUNCATED = _c.add(
+    "node.journal_truncated", N, 500,
+    "The journal no longer reaches a signed checkpoint of it: sealed entries were removed "
+    "from the end (truncated) or the entry at the checkpoint's seq was rewritten (rolled "
+    "back). The node signs no checkpoint over it; `axis audit verify --checkpoint` shows "
+    "where.",
+    "Nhật ký liên thông đã bị cắt bớt hoặc bị quay lui so với điểm kiểm tra đã ký.",
+    "The message journal was truncated or rolled back below a signed checkpoint.")
 
 # --- the agency registry (Art. 8.2 identifiers, Art. 22 accounts) ---------------------
 REGISTRY_UNKNOWN_AGENCY = _c.add(

@@ -183,6 +183,16 @@ class DeliverySettings(_Frozen):
     reconcile_batch: int = Field(default=1000, gt=0)
 
 
+class AuditSettings(_Frozen):
+    """The journal's signed checkpoints (axis/journal/checkpoint.py, docs/operations.md)."""
+
+    # How often the node signs a checkpoint of its sealed journal (and once on shutdown).
+    checkpoint_every_seconds: int = Field(default=300, ge=1)
+    # Where each checkpoint is also written as a file, for an operator to ship elsewhere;
+    # None: data_dir/checkpoints.
+    checkpoint_dir: Path | None = None
+
+
 class VdxpSystem(_Frozen):
     """One agency system allowed to speak the national axis's protocol at /vdxp/
     (adapters/vdxp, docs/vdxp.md). The protocol signs no method, path or nonce, so each
@@ -270,6 +280,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     federation: FederationSettings = FederationSettings()
     vdxp: VdxpSettings = VdxpSettings()
+    audit: AuditSettings = AuditSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -84,6 +84,10 @@ def node_jobs(node: Node) -> list[Job]:
         # only when no pass succeeded for a minute (a burst, or a broken journal).
         Job("journal.seal", SEAL_EVERY, seal_journal(node), expected_every=SEAL_LATE_AFTER,
             at_start=True),
+        # Issue 11: a signed checkpoint of the sealed journal, kept and exported as a file.
+        # Safe in several processes: one row per seal head, the second taker keeps none.
+        Job(CHECKPOINT_JOB, timedelta(seconds=node.settings.audit.checkpoint_every_seconds),
+            checkpoint_journal(node)),
     ] + ([
         # Issue 10: what the peers hold for this node, taken into the pipeline. Safe in
         # several processes: an item taken twice is a duplicate, acknowledged `done`.
@@ -212,6 +216,29 @@ def seal_journal(node: Node) -> Callable[[datetime], None]:
             log.info("journal numbers of rolled-back steps sealed", count=done.gaps)
         if done.broken:
             raise errors.JOURNAL_BROKEN.error(done.broken)
+
+    return run
+
+
+CHECKPOINT_JOB = "journal.checkpoint"
+
+
+def checkpoint_journal(node: Node) -> Callable[[datetime], None]:
+    """Seal, then sign a checkpoint of the seal head (adapters/store/checkpoints.py); a
+    journal cut below a checkpoint already held fails the run with node.journal_truncated
+    and nothing is signed over it. Also run once when the background stops."""
+    from adapters.store.checkpoints import SqlCheckpoints, export_dir
+
+    checkpoints = SqlCheckpoints(node.store.engine, export_dir(node.settings))
+
+    def run(at: datetime) -> None:
+        done = node.store.seal_journal(at)
+        if done.broken:
+            raise errors.JOURNAL_BROKEN.error(done.broken)
+        taken = checkpoints.take(at, node.signer)
+        if taken.new:
+            log.info("journal checkpoint signed", seq=taken.checkpoint.seq,
+                     head=taken.checkpoint.head, path=str(taken.path))
 
     return run
 

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 # see every table.
 from adapters.store import (  # noqa: F401
     auth_tables,
+    checkpoint_tables,
     peer_tables,
     process_tables,
     registry_tables,
