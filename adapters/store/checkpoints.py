@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from adapters.store import route_journal
 from adapters.store.checkpoint_tables import journal_checkpoints
+from adapters.store.route_repo import READ_ONLY
 from adapters.store.route_tables import journal
 from axis import errors
 from axis.journal import checkpoint as cpt
@@ -143,9 +144,12 @@ class SqlCheckpoints:
         self._engine, self.directory = engine, directory
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self, *, read_only: bool = False) -> Iterator[Connection]:
         try:
-            with self._engine.begin() as conn:
+            # Reads take no write lock (SQLite: a deferred BEGIN, route_repo.READ_ONLY):
+            # reading the export directory must not hold up the node's writers.
+            with self._engine.connect().execution_options(**{READ_ONLY: read_only}) as conn, \
+                    conn.begin():
                 yield conn
         except IntegrityError:
             raise
@@ -154,7 +158,7 @@ class SqlCheckpoints:
                 f"journal checkpoints: {type(exc).__name__}") from exc
 
     def latest(self) -> SignedCheckpoint | None:
-        with self._tx() as conn:
+        with self._tx(read_only=True) as conn:
             row = conn.execute(select(_t).order_by(_t.c.seq.desc()).limit(1)).mappings().first()
         if row is None:
             return None
@@ -163,7 +167,7 @@ class SqlCheckpoints:
             base64.b64decode(row["signature"]), row["certificates"])
 
     def all(self) -> list[Checkpoint]:
-        with self._tx() as conn:
+        with self._tx(read_only=True) as conn:
             rows = conn.execute(select(_t.c.seq, _t.c.head, _t.c.at, _t.c.signer)
                                 .order_by(_t.c.seq)).all()
         return [Checkpoint(int(r.seq), r.head, r.at, r.signer) for r in rows]
@@ -173,7 +177,7 @@ class SqlCheckpoints:
         and export it. Safe in several processes: one row per seal head, a second taker
         of the same head keeps none. node.journal_broken when the head does not match
         its entry, node.journal_truncated when the journal is below a checkpoint held."""
-        with self._tx() as conn:
+        with self._tx(read_only=True) as conn:
             head = route_journal.head(conn)
             link = link_at(conn, head.seq) if head.seq else head.hash
             if link != head.hash:
