@@ -297,3 +297,58 @@ def test_the_migration_matches_the_table_and_downgrades(backend: str, tmp_path: 
             assert "journal_checkpoints" not in inspect(engine).get_table_names()
         finally:
             engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_takers_keep_one_checkpoint_per_head_and_a_cut_is_refused(
+    backend: str, tmp_path: Path
+) -> None:
+    """On SQLite and PostgreSQL: several processes' jobs at once (threads here, each with
+    its own export directory as on separate machines) keep one row per seal head, and
+    each row verifies; a journal cut below it is refused."""
+    import threading
+
+    from route_support import route_store, seconds
+
+    from adapters.store.checkpoint_tables import CHECKPOINT_TABLES
+    from adapters.store.db import metadata
+    from axis.trust.sign import NodeSigner, ensure_node_identity
+
+    ident = ensure_node_identity(tmp_path / "id", T0)
+    signer = NodeSigner.from_files(ident.key_path, ident.cert_path)
+    with route_store(backend, tmp_path) as store:
+        metadata.create_all(store.engine, tables=list(CHECKPOINT_TABLES))
+        for i in range(6):
+            with store.transaction() as tx:
+                tx.append_journal(T0 + seconds(i), "delivery.queued", f"d{i}", {"i": i})
+        assert not store.seal_journal(T0).broken
+        takers = [SqlCheckpoints(store.engine, tmp_path / f"out{n}") for n in range(4)]
+        start = threading.Barrier(len(takers))
+        results: list[bool] = []
+        failures: list[BaseException] = []
+
+        def take(taker: SqlCheckpoints) -> None:
+            start.wait()
+            try:
+                results.append(taker.take(T0 + seconds(60), signer).new)
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=take, args=(x,)) for x in takers]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=30)
+        assert failures == [] and sorted(results) == [False, False, False, True]
+        [row] = takers[0].all()
+        assert (row.seq, row.head) == store.journal_head()
+        latest = takers[0].latest()
+        assert latest is not None and cpt.verify_signed(latest, trusted={row.node}) == row
+
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM journal WHERE seq > 4")
+            link = conn.exec_driver_sql("SELECT hash FROM journal WHERE seq = 4").scalar_one()
+            conn.exec_driver_sql(f"UPDATE journal_head SET seq = 4, hash = '{link}'")
+        with pytest.raises(AxisError) as caught:
+            takers[0].take(T0 + seconds(120), signer)
+        assert caught.value.code.id == "node.journal_truncated"
