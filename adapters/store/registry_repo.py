@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, delete, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
+from adapters.store import route_journal
 from adapters.store.registry_tables import (
     agencies,
     agency_certificates,
@@ -324,6 +325,12 @@ def _drop_unbound(conn: Connection, a: Agency) -> None:
 
 
 def _write_change(conn: Connection, c: AgencyChange) -> None:
+    """The history line, and the same change in the journal, in the write's own
+    transaction (issue 11: registry, credential and binding changes are in the chain
+    auditors verify, with actor and reason; the journal shares the node's database)."""
+    route_journal.append(conn, c.at, f"registry.{c.action}", c.agency_id, {
+        "actor": c.actor, "reason": c.reason, "action": c.action,
+        "before": c.before, "after": c.after})
     conn.execute(
         insert(agency_history).values(
             agency_id=c.agency_id,
