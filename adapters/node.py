@@ -39,6 +39,7 @@ from axis.federation.bindings import PeerBindings
 from axis.federation.intake import PeerIntake
 from axis.federation.peers import PeerAdmin
 from axis.federation.provinces import ProvinceRouter
+from axis.journal import trust_settings
 from axis.registry.bindings import RegistryBindings
 from axis.registry.model import AgencyState
 from axis.registry.service import Registry
@@ -53,6 +54,7 @@ from axis.trust import setup as trust_setup
 from axis.trust.bindings import AnyBinding, SubjectAttributeBindings
 from axis.trust.sign import NodeSigner, node_signer
 from axis.trust.signed import verify_and_read
+from axis.trust.verdict import fingerprint
 
 
 @dataclass(slots=True)
@@ -234,11 +236,30 @@ def build_node(
 
     peer_admin = PeerAdmin(peers=peers, agencies=registry.list, channel=forwarding,
                            dead_letters=dead_letters, journal=journal, clock=clk)
+    record_trust_settings(store, settings, stage, signer, clk.now())
     node = Node(settings, engine, registry, store, the_broker, exchange, worker, stage,
                 signer, calendar, metrics, pusher, http, agency, peers, forwarding, intake,
                 peer_admin, link)
     metrics.attach(scrape_sources(node))
     return node
+
+
+def record_trust_settings(store: SqlRouteStore, settings: Settings,
+                          stage: trust_setup.TrustStage, signer: NodeSigner,
+                          at: datetime) -> None:
+    """Journal the trust-relevant settings when they differ from the last record
+    (axis/journal/trust_settings.py): a settings file edited between two starts is in
+    the chain."""
+    record = trust_settings.trust_settings(
+        settings, anchors=stage.verifier.anchors.fingerprints,
+        node_certificate=fingerprint(signer.cert))
+    now = trust_settings.digest(record)
+    last = store.last_journal_entry(trust_settings.KIND)
+    if last is not None and last.payload.get("digest") == now:
+        return
+    with store.transaction() as tx:
+        tx.append_journal(at, trust_settings.KIND, now[:16],
+                          {"digest": now, "settings": record})
 
 
 def scrape_sources(node: Node) -> ScrapeSources:

@@ -1,14 +1,17 @@
-"""Registry changes are in the journal's chain (issue 11, item 1): every agency, binding
-and credential change is a journal entry with actor and reason, written in the change's
-own transaction, sealed and verified like the exchange's entries."""
+"""Registry changes and trust settings are in the journal's chain (issue 11, item 1):
+every agency, binding and credential change is a journal entry with actor and reason,
+written in the change's own transaction; the trust-relevant settings are recorded at
+start when they changed."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
-from exchange_support import NOI_VU, TestNode
+from exchange_support import NOI_VU, UBND, TestNode, start_node
 
+from adapters.node import build_node
 from axis.registry.model import AgencyState
 
 
@@ -39,3 +42,37 @@ def test_registry_changes_are_chained_with_actor_and_reason(t: TestNode) -> None
     t.node.store.seal_journal(t.clock.now() + timedelta(seconds=1))
     report = t.node.store.verify_journal()
     assert report.first_broken is None and report.sealed_seq >= entries[-1].seq
+
+
+def test_trust_settings_are_journaled_when_they_change(
+        tmp_path: Path, pki_dirs: tuple[Path, Path]) -> None:
+    """A node records its trust-relevant settings at start; a restart with the same
+    settings adds nothing; an edited exception list is a new entry, in the chain."""
+    t = start_node(tmp_path, *pki_dirs)
+    settings = t.node.settings
+    t.node.close()
+
+    def records() -> list[dict[str, object]]:
+        node = build_node(settings)
+        try:
+            return [e.payload for e in node.store.journal()
+                    if e.kind == "node.trust_settings"]
+        finally:
+            node.close()
+
+    first = records()
+    assert len(first) == 1
+    recorded = first[0]["settings"]
+    assert isinstance(recorded, dict) and recorded["admit_unsigned"] == []
+    assert recorded["anchors"] and recorded["node_certificate"]
+    assert len(records()) == 1  # restarted unchanged: no new entry
+    changed = settings.model_copy(update={"trust": settings.trust.model_copy(
+        update={"admit_unsigned": (UBND,)})})
+    node = build_node(changed)
+    try:
+        entries = [e for e in node.store.journal() if e.kind == "node.trust_settings"]
+        assert len(entries) == 2
+        latest = entries[-1].payload["settings"]
+        assert isinstance(latest, dict) and latest["admit_unsigned"] == [UBND]
+    finally:
+        node.close()

@@ -46,6 +46,7 @@ from adapters.store.route_tables import (
     arrivals_due,
     deliveries,
     inbox,
+    journal,
     outbox,
     packages,
     trail,
@@ -480,6 +481,14 @@ class SqlRouteStore:
             if not done.more:
                 break
         return replace(done, sealed=total, gaps=gaps)
+
+    def last_journal_entry(self, kind: str) -> JournalEntry | None:
+        """The newest entry of one kind (a scan: for start-up checks, not hot paths)."""
+        with self._reading() as conn:
+            row = conn.execute(
+                select(journal).where(journal.c.kind == kind)
+                .order_by(journal.c.seq.desc()).limit(1)).first()
+        return route_journal.entry_of(row) if row is not None else None
 
     def verify_journal(self) -> ChainReport:
         """The sealed chain link by link against the seal head, then the unsealed tail by
