@@ -22,7 +22,7 @@ from adapters.node import Node
 from adapters.store.auth_state import SqlAdmission
 from axis import errors
 from axis.auth.ratelimit import Bucket
-from axis.federation.model import PeerKind
+from axis.federation.model import Peer, PeerKind
 from axis.health import LoopGuard
 from axis.settings import Settings
 
@@ -114,81 +114,67 @@ def node_jobs(node: Node) -> list[Job]:
     ] if node.settings.federation.enabled else [])
 
 
-def registry_sync(node: Node) -> Callable[[datetime], None]:
-    """Sync the registry from every active peer of kind vdxp (another Axis node's
-    listener has no registry to read); a peer that fails fails the run, after the others."""
-    sync = registry_sync_for(node)
+def each_peer(node: Node, kind: PeerKind, what: str,
+              step: Callable[[Peer, datetime], None]) -> Callable[[datetime], None]:
+    """A job run over every active peer of `kind`: a peer that fails is logged and fails
+    the run after the others had their turn."""
 
     def run(at: datetime) -> None:
         failed: list[str] = []
         for peer in node.peers.list():
-            if not peer.active or peer.kind is not PeerKind.VDXP:
+            if not peer.active or peer.kind is not kind:
                 continue
             try:
-                report = sync.sync(peer.name)
+                step(peer, at)
             except errors.AxisError as exc:
-                log.warning("registry sync failed", peer=peer.name, code=exc.code.id,
+                log.warning(f"{what} failed", peer=peer.name, code=exc.code.id,
                             detail=exc.detail)
                 failed.append(peer.name)
-                continue
-            log.info("registry synced", peer=peer.name, **report.counts())
         if failed:
-            raise errors.PEER_UNREACHABLE.error(f"registry sync failed: {', '.join(failed)}")
+            raise errors.PEER_UNREACHABLE.error(f"{what} failed: {', '.join(failed)}")
 
     return run
+
+
+def registry_sync(node: Node) -> Callable[[datetime], None]:
+    """Sync the registry from every active peer of kind vdxp (another Axis node's
+    listener has no registry to read)."""
+    sync = registry_sync_for(node)
+
+    def step(peer: Peer, at: datetime) -> None:
+        report = sync.sync(peer.name)
+        log.info("registry synced", peer=peer.name, **report.counts())
+
+    return each_peer(node, PeerKind.VDXP, "registry sync", step)
 
 
 def peer_snapshots(node: Node) -> Callable[[datetime], None]:
     """Pull the snapshot of every active peer of kind axis. An unchanged registry there
-    (the version held) is not a failure; a peer that cannot be read or whose snapshot is
-    refused fails the run, after the others."""
+    (the version held) is not a failure; one that cannot be read or is refused is."""
     snapshots = snapshots_for(node)
 
-    def run(at: datetime) -> None:
-        failed: list[str] = []
-        for peer in node.peers.list():
-            if not peer.active or peer.kind is not PeerKind.AXIS:
-                continue
-            try:
-                report = snapshots.refresh(peer.name)
-            except errors.AxisError as exc:
-                log.warning("peer snapshot failed", peer=peer.name, code=exc.code.id,
-                            detail=exc.detail)
-                failed.append(peer.name)
-                continue
-            if report is None:
-                continue  # the version already held: nothing moved there
+    def step(peer: Peer, at: datetime) -> None:
+        report = snapshots.refresh(peer.name)
+        if report is not None:  # None: the version already held, nothing moved there
             log.info("peer snapshot taken", peer=peer.name, version=report.held.version,
                      sha256=report.held.sha256, **report.sync.counts())
-        if failed:
-            raise errors.PEER_UNREACHABLE.error(f"peer snapshots failed: {', '.join(failed)}")
 
-    return run
+    return each_peer(node, PeerKind.AXIS, "peer snapshot", step)
 
 
 def reconcile_sent(node: Node) -> Callable[[datetime], None]:
     """Check the copies forwarded to each vdxp peer against its getSentEdocList
-    (axis/federation/sent.py); a peer that cannot be read fails the run after the rest."""
+    (axis/federation/sent.py)."""
     from axis.federation.sent import SentReconciler
 
     reconciler = SentReconciler(exchange=node.exchange, peers=node.peers,
                                 link=node.peer_link, agencies=node.registry.list,
                                 clock=node.exchange.clock)
 
-    def run(at: datetime) -> None:
-        failed: list[str] = []
-        for peer in node.peers.list():
-            if not peer.active or peer.kind is not PeerKind.VDXP:
-                continue
-            try:
-                reconciler.reconcile(peer, at)
-            except errors.AxisError as exc:
-                log.warning("peer sent list unreadable", peer=peer.name, code=exc.code.id)
-                failed.append(peer.name)
-        if failed:
-            raise errors.PEER_UNREACHABLE.error(f"sent lists unread: {', '.join(failed)}")
+    def step(peer: Peer, at: datetime) -> None:
+        reconciler.reconcile(peer, at)
 
-    return run
+    return each_peer(node, PeerKind.VDXP, "peer sent list", step)
 
 
 def poll_peers(node: Node) -> Callable[[datetime], None]:

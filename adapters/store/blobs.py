@@ -75,8 +75,8 @@ class FileBlobs:
             d.mkdir(exist_ok=True)  # exist_ok: another node may create it meanwhile
             _fsync_dir(d.parent)
 
-    def put(self, raw: bytes) -> str:
-        sha = hashlib.sha256(raw).hexdigest()
+    def put(self, raw: bytes, sha256: str | None = None) -> str:
+        sha = sha256 or hashlib.sha256(raw).hexdigest()
         final = self.path_of(sha)
         try:
             if self._still_there(final, sha):

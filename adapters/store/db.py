@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import URL, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, MetaData, create_engine, event, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+
+from axis import errors
+from axis.errors import Code
 
 # Stable constraint names so that Alembic migrations are the same on SQLite and PostgreSQL.
 metadata = MetaData(
@@ -18,6 +24,24 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+@contextmanager
+def transaction(engine: Engine, what: str, *,
+                conflict: Code | None = None) -> Iterator[Connection]:
+    """One transaction of a small store, its database errors translated (design.md:
+    foreign exceptions stop here): a broken unique key is `conflict` (raised as
+    SQLAlchemy's IntegrityError when None, for a caller that decides), anything else
+    `node.store_unavailable` naming `what`."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except IntegrityError as exc:
+        if conflict is None:
+            raise
+        raise conflict.error(f"conflict: {exc.orig}") from exc
+    except (DBAPIError, SQLAlchemyError) as exc:
+        raise errors.STORE_UNAVAILABLE.error(f"{what}: {type(exc).__name__}") from exc
 
 
 def database_url(configured: str, data_dir: Path) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
+from adapters.store.db import transaction
 from adapters.store.peer_tables import peer_inbound, peers
 from axis import errors
 from axis.federation.model import Outcome, Peer, PeerKind, Taken
@@ -20,15 +20,8 @@ class SqlPeerStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as conn:
-                yield conn
-        except IntegrityError as exc:
-            raise errors.PEER_INVALID.error(f"conflict: {exc.orig}") from exc
-        except (DBAPIError, SQLAlchemyError) as exc:
-            raise errors.STORE_UNAVAILABLE.error(f"peers: {type(exc).__name__}") from exc
+    def _tx(self) -> AbstractContextManager[Connection]:
+        return transaction(self._engine, "peers", conflict=errors.PEER_INVALID)
 
     # --- peers -----------------------------------------------------------------------
     def add(self, peer: Peer) -> None:

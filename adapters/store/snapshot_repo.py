@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
+from adapters.store.db import transaction
 from adapters.store.snapshot_tables import peer_snapshots
-from axis import errors
 from axis.federation.snapshot import HeldSnapshot
 
 _t = peer_snapshots
@@ -20,16 +19,8 @@ class SqlSnapshotStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as conn:
-                yield conn
-        except IntegrityError:
-            raise
-        except (DBAPIError, SQLAlchemyError) as exc:
-            raise errors.STORE_UNAVAILABLE.error(
-                f"peer snapshots: {type(exc).__name__}") from exc
+    def _tx(self) -> AbstractContextManager[Connection]:
+        return transaction(self._engine, "peer snapshots")
 
     def held(self, peer: str) -> HeldSnapshot | None:
         with self._tx() as conn:

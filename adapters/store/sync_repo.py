@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from adapters.store.db import transaction
 from adapters.store.sync_tables import (
     peer_registrations,
     registry_sync_conflicts,
@@ -34,14 +34,8 @@ class SqlSyncStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        try:
-            with self._engine.begin() as conn:
-                yield conn
-        except (DBAPIError, SQLAlchemyError) as exc:
-            raise errors.STORE_UNAVAILABLE.error(
-                f"registry sync: {type(exc).__name__}") from exc
+    def _tx(self) -> AbstractContextManager[Connection]:
+        return transaction(self._engine, "registry sync", conflict=errors.STORE_UNAVAILABLE)
 
     # --- units -----------------------------------------------------------------------
     def seen(self, peer: str) -> dict[str, SeenUnit]:

@@ -28,18 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from axis import errors
 from axis.clock import Clock, as_vietnam, iso
 from axis.errors import AxisError
 from axis.federation.model import Peer, PeerKind
 from axis.federation.registry_sync import SyncReport, Unit
 from axis.registry.model import Agency, AgencyKind, AgencyState
+from axis.trust import detached
 from axis.trust.chain import ChainValidator
 from axis.trust.sign import NodeSigner
 from axis.trust.verdict import fingerprint
@@ -183,13 +178,7 @@ class SignedSnapshot:
 def sign(snapshot: Snapshot, signer: NodeSigner) -> SignedSnapshot:
     """Signed with the node key: RSA PKCS#1 v1.5 or ECDSA, SHA-256 (as the key is)."""
     raw = canonical(snapshot)
-    key = signer.key
-    if isinstance(key, rsa.RSAPrivateKey):
-        signature = key.sign(raw, padding.PKCS1v15(), hashes.SHA256())
-    else:
-        signature = key.sign(raw, ec.ECDSA(hashes.SHA256()))
-    pem = "".join(c.public_bytes(Encoding.PEM).decode("ascii")
-                  for c in (signer.cert, *signer.chain))
+    signature, pem = detached.sign(signer, raw)
     return SignedSnapshot(raw, signature, pem)
 
 
@@ -206,8 +195,8 @@ def verify(signed: SignedSnapshot, *, peer: Peer, chains: ChainValidator, at: da
     (None: none held yet); `peer.snapshot_invalid` otherwise (module docstring)."""
     snapshot = parse(signed.raw)  # bounded and well-formed before any key is used
     try:
-        certs = x509.load_pem_x509_certificates(signed.certificates.encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
+        certs = detached.certificates(signed.certificates)
+    except ValueError as exc:
         raise _invalid(f"unreadable certificates: {exc}") from exc
     leaf = certs[0]
     fp = fingerprint(leaf)
@@ -220,17 +209,9 @@ def verify(signed: SignedSnapshot, *, peer: Peer, chains: ChainValidator, at: da
     if fp not in peer.node_certificates:
         raise _invalid(f"signing certificate {fp} is not one of peer {peer.name}'s node "
                        "certificates")
-    key = leaf.public_key()
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signed.signature, signed.raw, padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signed.signature, signed.raw, ec.ECDSA(hashes.SHA256()))
-        else:
-            raise _invalid(f"signing certificate {fp}: neither an RSA nor an EC key")
-    except InvalidSignature as exc:
-        raise _invalid(f"the signature does not match the snapshot (certificate {fp})") \
-            from exc
+    bad = detached.problem(leaf, signed.signature, signed.raw)
+    if bad is not None:
+        raise _invalid(f"{bad}: the snapshot (certificate {fp})")
     if last_version is not None and snapshot.version <= last_version:
         raise _invalid(f"version {snapshot.version} is not newer than the one held "
                        f"({last_version})")

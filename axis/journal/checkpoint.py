@@ -27,13 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from axis.clock import as_vietnam, iso
+from axis.trust import detached
 from axis.trust.sign import NodeSigner
 from axis.trust.verdict import fingerprint
 
@@ -115,14 +110,7 @@ class SignedCheckpoint:
 def make(seq: int, head: str, at: datetime, signer: NodeSigner) -> SignedCheckpoint:
     """The node's checkpoint of its seal head, signed with its key."""
     cp = Checkpoint(seq, head, as_vietnam(at).replace(microsecond=0), fingerprint(signer.cert))
-    raw = canonical(cp)
-    key = signer.key
-    if isinstance(key, rsa.RSAPrivateKey):
-        signature = key.sign(raw, padding.PKCS1v15(), hashes.SHA256())
-    else:
-        signature = key.sign(raw, ec.ECDSA(hashes.SHA256()))
-    pem = "".join(c.public_bytes(Encoding.PEM).decode("ascii")
-                  for c in (signer.cert, *signer.chain))
+    signature, pem = detached.sign(signer, canonical(cp))
     return SignedCheckpoint(cp, signature, pem)
 
 
@@ -131,8 +119,8 @@ def verify_signed(signed: SignedCheckpoint, *, trusted: Iterable[str]) -> Checkp
     certificate fingerprints (the node's own certificate: the file carries one, which
     anybody could have made); CheckpointInvalid otherwise."""
     try:
-        certs = x509.load_pem_x509_certificates(signed.certificates.encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
+        certs = detached.certificates(signed.certificates)
+    except ValueError as exc:
         raise CheckpointInvalid(f"unreadable certificates: {exc}") from exc
     leaf = certs[0]
     fp = fingerprint(leaf)
@@ -141,17 +129,9 @@ def verify_signed(signed: SignedCheckpoint, *, trusted: Iterable[str]) -> Checkp
         raise CheckpointInvalid(f"signed by certificate {fp}, but names {cp.node}")
     if fp not in set(trusted):
         raise CheckpointInvalid(f"signing certificate {fp} is not the node's")
-    key, raw = leaf.public_key(), canonical(cp)
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signed.signature, raw, padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signed.signature, raw, ec.ECDSA(hashes.SHA256()))
-        else:
-            raise CheckpointInvalid(f"certificate {fp}: neither an RSA nor an EC key")
-    except InvalidSignature as exc:
-        raise CheckpointInvalid(
-            f"the signature does not match the checkpoint (certificate {fp})") from exc
+    bad = detached.problem(leaf, signed.signature, canonical(cp))
+    if bad is not None:
+        raise CheckpointInvalid(f"{bad}: the checkpoint (certificate {fp})")
     return cp
 
 

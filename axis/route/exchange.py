@@ -229,11 +229,12 @@ class Exchange:
             # Lock order: delivery rows before the journal head, as take() and the
             # consumer do; the other order can deadlock two transactions on PostgreSQL.
             recall.lock_copies(tx, package)
-        existing = self._decide(tx, package, recipients, hashlib.sha256(raw).hexdigest())
+        digest = hashlib.sha256(raw).hexdigest()  # once: the key and the store's name
+        existing = self._decide(tx, package, recipients, digest)
         # Durable before the commit that refers to it, and only once accepted: a crash or
         # a database failure from here on leaves bytes no row refers to, which
         # `collect_orphans` deletes after its grace period.
-        sha = self.blobs.put(raw)
+        sha = self.blobs.put(raw, digest)
         tx.save_package(StoredPackage(
             sha256=sha, size=len(raw), kind=package.kind, sender_id=package.sender_id,
             document_id=document_id, received_at=at, signature=checked.signature,

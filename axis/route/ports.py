@@ -141,8 +141,9 @@ class RouteStore(Protocol):
 class PackageBlobs(Protocol):
     """Raw package bytes, content-addressed; forwarded byte-identical, never rebuilt."""
 
-    def put(self, raw: bytes) -> str:
-        """Store (durably: fsync before returning) and return the SHA-256 hex digest."""
+    def put(self, raw: bytes, sha256: str | None = None) -> str:
+        """Store (durably: fsync before returning) and return the SHA-256 hex digest;
+        `sha256`: the digest the caller already computed of these bytes."""
 
     def get(self, sha256: str) -> bytes: ...
 

@@ -42,7 +42,7 @@ from axis.federation.model import Peer, PeerBacklog
 from axis.federation.ports import PeerLink, PeerStore
 from axis.registry.model import Agency, DeliveryMode
 from axis.route import delivery as deliveries
-from axis.route.channels import ChannelReport
+from axis.route.channels import ChannelReport, dead_letters
 from axis.route.channels.push import PushAttemptStore
 from axis.route.exchange import Exchange
 from axis.route.model import Delivery, DeliveryState
@@ -209,15 +209,11 @@ class PeerChannel:
     # --- dead letters and resending ------------------------------------------------------
     def dead_letter(self, delivery_id: str, *, attempts: int, last_error: str,
                     peer: str) -> bool:
-        at = self._clock.now()
-        with self._exchange.store.transaction() as tx:
-            d = tx.get_delivery(delivery_id, for_update=True)
-            live = d is not None and d.state is DeliveryState.AVAILABLE
-            if d is not None and live:
-                deliveries.failed(tx, d, at, attempts=attempts, last_error=last_error,
-                                  endpoint=f"peer:{peer}", channel="peer")
-        self._attempts.forget(delivery_id)
-        if d is None or not live:
+        d = dead_letters.give_up(self._exchange, self._attempts, delivery_id,
+                                 at=self._clock.now(), attempts=attempts,
+                                 last_error=last_error, endpoint=f"peer:{peer}",
+                                 channel="peer")
+        if d is None:
             return False
         log.error("ALERT %s: delivery %s to %s (peer %s) dead-lettered after %d attempts: "
                   "%s", errors.PEER_DEAD_LETTERED.id, delivery_id, d.recipient_id, peer,
@@ -227,14 +223,8 @@ class PeerChannel:
     def resend(self, delivery_id: str, *, actor: str, reason: str) -> bool:
         """A dead letter back in the peer's queue with a fresh budget (same idempotency
         key); False when the copy is not a dead letter."""
-        at = self._clock.now()
-        with self._exchange.store.transaction() as tx:
-            d = tx.get_delivery(delivery_id, for_update=True)
-            if d is None or d.state is not DeliveryState.FAILED:
-                return False
-            deliveries.requeued(tx, d, at, actor=actor, reason=reason)
-        self._attempts.forget(delivery_id)
-        return True
+        return dead_letters.requeue(self._exchange, self._attempts, delivery_id,
+                                    at=self._clock.now(), actor=actor, reason=reason)
 
     # --- what operators see --------------------------------------------------------------
     def backlog(self, agencies: Sequence[Agency]) -> PeerBacklog:

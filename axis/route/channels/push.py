@@ -42,8 +42,7 @@ from axis.clock import Clock, iso
 from axis.errors import AxisError
 from axis.health import LoopGuard
 from axis.registry.model import Agency, AgencyState, DeliveryMode
-from axis.route import delivery as deliveries
-from axis.route.channels import AgencyLister, ChannelReport, run_passes
+from axis.route.channels import AgencyLister, ChannelReport, dead_letters, run_passes
 from axis.route.exchange import Exchange
 from axis.route.model import Delivery, DeliveryState, InboxItem
 from axis.settings import PushSettings
@@ -252,16 +251,10 @@ class PushChannel:
                     endpoint: str = "") -> bool:
         """AVAILABLE → FAILED, out of the inbox, trail, journal, alert; False when the
         copy was meanwhile taken or withdrawn."""
-        at = self._clock.now()
-        with self._exchange.store.transaction() as tx:
-            d = tx.get_delivery(delivery_id, for_update=True)
-            gone = d is None or d.state is not DeliveryState.AVAILABLE
-            if d is not None and not gone:
-                deliveries.failed(tx, d, at, attempts=attempts, last_error=last_error,
-                                  endpoint=endpoint)
-        # After the transaction: on SQLite the budget's table is another write.
-        self._attempts.forget(delivery_id)
-        if d is None or gone:
+        d = dead_letters.give_up(self._exchange, self._attempts, delivery_id,
+                                 at=self._clock.now(), attempts=attempts,
+                                 last_error=last_error, endpoint=endpoint, channel="push")
+        if d is None:
             return False
         # The alert: operators watch for this line (and axis_push_attempts_total).
         log.error("ALERT %s: delivery %s to %s dead-lettered after %d attempts: %s",
@@ -272,13 +265,7 @@ class PushChannel:
     def requeue(self, delivery_id: str, *, actor: str, reason: str) -> bool:
         """An operator's second chance for a dead letter: FAILED → AVAILABLE, back in the
         inbox with a fresh attempt budget. False when it is not a dead letter."""
-        at = self._clock.now()
-        with self._exchange.store.transaction() as tx:
-            d = tx.get_delivery(delivery_id, for_update=True)
-            if d is None or d.state is not DeliveryState.FAILED:
-                return False
-            deliveries.requeued(tx, d, at, actor=actor, reason=reason)
-        # A fresh budget (not under the pass lock: a pass may wait on a slow endpoint).
-        self._attempts.forget(delivery_id)
-        return True
+        # Not under the pass lock: a pass may wait on a slow endpoint.
+        return dead_letters.requeue(self._exchange, self._attempts, delivery_id,
+                                    at=self._clock.now(), actor=actor, reason=reason)
 
