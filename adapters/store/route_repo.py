@@ -357,7 +357,7 @@ class SqlRouteTx:
     @guarded
     def list_inbox(
         self,
-        agency_id: str,
+        agency_id: str | Sequence[str],
         *,
         kind: Kind | None = None,
         since: datetime | None = None,
@@ -366,9 +366,10 @@ class SqlRouteTx:
         limit: int = 100,
     ) -> list[InboxItem]:
         """Urgent first, then by arrival; `since <= available_at < until` (half-open, so
-        consecutive windows neither overlap nor leave a gap)."""
+        consecutive windows neither overlap nor leave a gap). Several agencies: one read."""
         i = inbox.c
-        q = select(inbox).where(i.agency_id == agency_id)
+        q = select(inbox).where(i.agency_id == agency_id if isinstance(agency_id, str)
+                                else i.agency_id.in_(sorted(agency_id)))
         if kind is not None:
             q = q.where(i.kind == kind.value)
         if since is not None:

@@ -102,7 +102,7 @@ class RouteTx(Protocol):
 
     def list_inbox(
         self,
-        agency_id: str,
+        agency_id: str | Sequence[str],
         *,
         kind: Kind | None = None,
         since: datetime | None = None,
@@ -110,7 +110,8 @@ class RouteTx(Protocol):
         offset: int = 0,
         limit: int = 100,
     ) -> list[InboxItem]:
-        """Urgent first (priority descending, Art. 7.2), then by arrival."""
+        """Urgent first (priority descending, Art. 7.2), then by arrival; of one agency,
+        or of several in one read (a peer's agencies, issue 10)."""
 
     # trail
     def add_trail(self, entry: TrailEntry) -> None: ...

@@ -101,8 +101,9 @@ class PeerChannel:
         return report
 
     def _due(self, peer: Peer, agencies: Sequence[Agency], now: datetime) -> list[_Package]:
-        items = [i for a in agencies
-                 for i in self._exchange.inbox(a.agency_id, limit=self._settings.batch)]
+        with self._exchange.store.transaction() as tx:  # one read for the whole peer
+            items = tx.list_inbox([a.agency_id for a in agencies],
+                                  limit=self._settings.batch * 4)
         known = self._attempts.of(i.delivery_id for i in items)
         due = [i for i in items if i.delivery_id not in known
                or known[i.delivery_id].next_attempt_at <= now]
@@ -229,12 +230,11 @@ class PeerChannel:
     # --- what operators see --------------------------------------------------------------
     def backlog(self, agencies: Sequence[Agency]) -> PeerBacklog:
         """What waits for the agencies of one peer: copies, the oldest, attempts spent."""
-        waiting = [i for a in agencies for i in self._exchange.inbox(a.agency_id,
-                                                                      limit=10_000)]
+        ids = [a.agency_id for a in agencies]
+        with self._exchange.store.transaction() as tx:  # two reads for the whole peer
+            waiting = tx.list_inbox(ids, limit=10_000) if ids else []
+            dead = len(tx.deliveries_in_state(DeliveryState.FAILED, ids, 10_000))
         rows = self._attempts.of(i.delivery_id for i in waiting)
-        with self._exchange.store.transaction() as tx:
-            dead = len(tx.deliveries_in_state(DeliveryState.FAILED,
-                                              [a.agency_id for a in agencies], 10_000))
         return PeerBacklog(
             waiting=len(waiting),
             oldest_waiting_at=min((i.available_at for i in waiting), default=None),
