@@ -14,7 +14,6 @@ import ipaddress
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from axis.registry.model import Agency, AgencyKind
 from axis.settings import FederationSettings, Settings, TrustSettings, VdxpSettings
 from axis.trust import pki
 from axis.trust.verdict import fingerprint
+from tools.federation.testbed import connects, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 START_S = 60.0
@@ -58,26 +58,12 @@ def sim_config() -> dict[str, Any]:
             "timestamp_window_hours": 24 * 3650}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _connects(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 class Sim:
     """The simulated national axis as a child process; kill -9 and restart keep its data."""
 
     def __init__(self, tmp: Path, config: dict[str, Any]) -> None:
         self.tmp = tmp
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = tmp / "sim-config.json"
         self.config.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
@@ -100,7 +86,7 @@ class Sim:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"simulator exited: {log.read_text(errors='replace')}")
-            if line in log.read_text(errors="replace") and _connects(self.port):
+            if line in log.read_text(errors="replace") and connects(self.port):
                 return
             time.sleep(0.05)  # polling a child's readiness with a deadline
         raise AssertionError(f"simulator not ready in {START_S}s: {log.read_text()}")

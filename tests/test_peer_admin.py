@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,14 +19,9 @@ from adapters.cli import peer_cmd
 from axis.errors import AxisError
 from axis.route.model import DeliveryState
 from axis.settings import FederationSettings
+from tools.federation.testbed import free_port
 
 EXTERNAL = "000.00.00.H41"  # in the seed: an agency of another province
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # nothing listens once the socket is closed
 
 
 @pytest.fixture()
@@ -41,7 +35,8 @@ def pt(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
 def add_body(tmp: Path, name: str = "national") -> dict[str, object]:
     secret = tmp / f"{name}.secret"
     secret.write_text("s3cret", encoding="utf-8")
-    return {"name": name, "kind": "vdxp", "endpoint": f"http://127.0.0.1:{closed_port()}",
+    # A port nothing listens on once its socket is closed: every call fails to connect.
+    return {"name": name, "kind": "vdxp", "endpoint": f"http://127.0.0.1:{free_port()}",
             "system_id": "H37-AXIS", "secret_file": str(secret),
             "admit_unsigned": ["*"], "unreachable_after_s": 60}
 

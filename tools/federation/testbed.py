@@ -75,7 +75,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _connects(port: int) -> bool:
+def connects(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
@@ -112,7 +112,7 @@ class Proc:
     def wait_ready(self, timeout_s: float = START_S) -> None:
         """Its "running on" line in the log and its port answering; fails when it exits."""
         deadline = time.monotonic() + timeout_s
-        while not (self.ready in self.text() and _connects(self.port)):
+        while not (self.ready in self.text() and connects(self.port)):
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited {self.popen.returncode}: "
                                    f"{self.text()[-3000:]}")
