@@ -45,7 +45,8 @@ from axis.edxml.model import (
 )
 from axis.edxml.writer import build
 from axis.registry.model import Agency, AgencyKind, AgencyState
-from axis.route.exchange import Exchange, dedupe_key
+from axis.route.exchange import Exchange
+from axis.route.keys import dedupe_key
 from axis.route.model import DeliveryReceipt, StoredPackage
 
 NUMBER = re.compile(r"[0-9]{1,10}")
