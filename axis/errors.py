@@ -478,6 +478,12 @@ JOURNAL_TRUNCATED = _c.add(
     "where.",
     "Nhật ký liên thông đã bị cắt bớt hoặc bị quay lui so với điểm kiểm tra đã ký.",
     "The message journal was truncated or rolled back below a signed checkpoint.")
+EVIDENCE_NOTHING = _c.add(
+    "audit.nothing_to_export", S, 404,
+    "An evidence bundle was asked for a document (or a period) of which the node holds no "
+    "package (`axis audit export`).",
+    "Trục không lưu gói tin nào của văn bản (hoặc khoảng thời gian) này để xuất bằng chứng.",
+    "The node holds no package of this document (or period) to export as evidence.")
 
 # --- the agency registry (Art. 8.2 identifiers, Art. 22 accounts) ---------------------
 REGISTRY_UNKNOWN_AGENCY = _c.add(
@@ -724,6 +730,56 @@ VDXP_BAD_REQUEST = _c.add(
     "messagetype, file_doc, hash-file).",
     "Yêu cầu thiếu hoặc sai tham số.",
     "A required header or part is missing or malformed.")
+
+# --- tasks assigned through documents (issue 12; Art. 13-16) ------------------------------
+TASK_EXTENSION_INVALID = _c.add(
+    "task.extension_invalid", S, 400,
+    "The task extension (docs/tasks.md) breaks a rule its XSD cannot say: a task code twice "
+    "in one list, tasks in a status package or events in a document, an approved extension "
+    "without its new deadline, a return or support refusal without a reason.",
+    "Thông tin nhiệm vụ kèm theo gói tin không hợp lệ.",
+    "The task information carried by the package is invalid.")
+TASK_UNKNOWN = _c.add(
+    "task.unknown", S, 404,
+    "A reply (ResponseForTask/TaskCode) or a task event names a task code this node does not "
+    "track.",
+    "Không tìm thấy nhiệm vụ với mã này.",
+    "No task with this code.")
+TASK_TRANSITION_INVALID = _c.add(
+    "task.transition_invalid", S, 409,
+    "The event is not allowed in the task's current state (e.g. approving a task that has "
+    "no reply, replying to a completed or returned task): axis/tasks/lifecycle.py.",
+    "Thao tác không phù hợp với trạng thái hiện tại của nhiệm vụ.",
+    "This action is not allowed in the task's current state.")
+TASK_ACTOR_NOT_ALLOWED = _c.add(
+    "task.actor_not_allowed", S, 403,
+    "The agency may not act on this task this way: only the lead agency receives, returns, "
+    "replies and asks for an extension; only the Office approves or refuses; only a "
+    "supporting agency refuses support (Art. 13.3, 13.5, 14.4.b).",
+    "Cơ quan không có quyền thực hiện thao tác này đối với nhiệm vụ.",
+    "The agency may not perform this action on the task.")
+TASK_EXTENSION_LATE = _c.add(
+    "task.extension_late", S, 409,
+    "An extension was requested after the task's current deadline: the task stays "
+    "\"not completed, overdue\" (Art. 13.5).",
+    "Xin gia hạn sau khi đã hết thời hạn: nhiệm vụ được coi là chưa hoàn thành, quá hạn.",
+    "Extension requested after the deadline: the task counts as not completed, overdue.")
+TASK_REASON_MISSING = _c.add(
+    "task.reason_missing", S, 400,
+    "Returning a task or refusing support needs a written reason (Art. 13.3.a, 14.4.b).",
+    "Cần nêu rõ lý do trả lại nhiệm vụ hoặc từ chối phối hợp.",
+    "A reason is required to return a task or refuse support.")
+TASK_DEADLINE_INVALID = _c.add(
+    "task.deadline_invalid", S, 400,
+    "An approved extension's new deadline is not after the task's current deadline.",
+    "Thời hạn mới phải sau thời hạn hiện tại của nhiệm vụ.",
+    "The new deadline must be after the current deadline.")
+TASK_PERIOD_INVALID = _c.add(
+    "task.period_invalid", S, 400,
+    "A report period is not one of YYYY-MM, YYYY-Qn, YYYY-Hn, YYYY or FROM..TO (ISO dates), "
+    "or its window is empty.",
+    "Kỳ báo cáo không hợp lệ.",
+    "The report period is invalid.")
 
 CATALOGUE: Final = MappingProxyType(_c.codes)
 del _c, S, N, W

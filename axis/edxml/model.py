@@ -244,6 +244,8 @@ class DocumentHeader:
     other: OtherInfo = OtherInfo()
     response_for: tuple[ResponseFor, ...] = ()
     steering_type: int | None = None
+    # `ResponseForTask/TaskCode`: the tasks this document answers (a reply, Art. 13.3.b).
+    response_for_task: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -247,6 +247,10 @@ class Reader(ManifestReader):
             other=self.other_info(self.first(k, "OtherInfo")),
             response_for=responses,
             steering_type=self.small_int(self.first(k, "SteeringType")),
+            response_for_task=tuple(dict.fromkeys(
+                t for box in k.get("ResponseForTask", [])
+                for c in children(box).get("TaskCode", []) if (t := self.text(c))
+            )),
         )
 
     def status_header(self, el: Element) -> StatusHeader:

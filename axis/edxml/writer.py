@@ -137,6 +137,10 @@ def _document_header(parent: Element, h: DocumentHeader) -> None:
     for answered in h.response_for:
         _response_for(mh, answered)
     _opt(mh, "SteeringType", h.steering_type)
+    if h.response_for_task:
+        box = _sub(mh, "ResponseForTask")
+        for task_code in h.response_for_task:
+            _sub(box, "TaskCode", task_code)
 
 
 def _replacement(parent: Element, r: ReplacementInfo) -> None:
