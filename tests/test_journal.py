@@ -21,7 +21,7 @@ from adapters.store import route_journal
 from adapters.store.db import make_engine, metadata
 from adapters.store.route_repo import SqlRouteStore
 from adapters.store.route_tables import ROUTE_TABLES
-from axis.journal.chain import GAP_KIND, GENESIS, entry_hash, link_hash
+from axis.journal.chain import GAP_KIND, GENESIS, entry_hash, link_hash, link_hash2
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -74,7 +74,8 @@ def test_appends_carry_their_hash_and_the_sealer_chains_them(store: SqlRouteStor
     assert (done.sealed, done.head, done.broken) == (2, 2, "")
     one, two = store.journal()
     assert (one.prev_hash, two.prev_hash) == (GENESIS, one.hash)
-    assert two.hash == link_hash(2, two.at, two.kind, two.subject, two.payload, one.hash or "")
+    # Form 2 (issue 11): over the entry hash, with its domain prefix.
+    assert two.hash == link_hash2(2, two.entry_hash or "", one.hash or "")
     assert list(store.journal(after_seq=1)) == [two]
     assert list(store.journal(after_seq=2)) == []
     report = store.verify_journal()

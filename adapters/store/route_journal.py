@@ -71,7 +71,7 @@ from axis.journal.chain import (
     entry_hash,
     entry_hash_text,
     gap_entry,
-    link_hash_text,
+    link_hash2,
     seal,
 )
 
@@ -296,12 +296,13 @@ def seal_pass(
 
 
 def _link(r: AnyRow, prev: str) -> str | None:
-    """The entry's link, None when its content does not match its entry hash. Fast path:
-    the stored payload text is the canonical text the appender hashed; the slow path
-    (parsed and re-serialised, as the audit reads it) only when that text differs."""
+    """The entry's link (form 2, over its entry hash: axis/journal/chain.py), None when
+    its content does not match its entry hash. Fast path: the stored payload text is the
+    canonical text the appender hashed; the slow path (parsed and re-serialised, as the
+    audit reads it) only when that text differs."""
     at = _instant(r.at)
     if r.entry_hash == entry_hash_text(at, r.kind, r.subject, r.payload):
-        return link_hash_text(r.seq, at, r.kind, r.subject, r.payload, prev)
+        return link_hash2(int(r.seq), r.entry_hash, prev)
     e = entry_of(r)
     return seal(e, prev).hash if e.entry_hash and content_intact(e) else None
 

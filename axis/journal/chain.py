@@ -11,9 +11,17 @@ short transaction (adapters/store/route_journal.py explains which gaps it may se
 Two hashes per entry:
 - `entry_hash` = H(time, kind, subject, payload), written by the appender: it covers the
   unsealed tail, whose order the database's sequence gives.
-- `hash` (the link) = H(seq, time, kind, subject, payload, prev_hash), written by the
-  sealer. The link covers the content itself, not only the entry hash: entries chained
-  before the sealer existed (one link per append) verify unchanged, with the same formula.
+- `hash` (the link), written by the sealer, in one of two forms:
+  - form 2, H2 = SHA-256("axis.journal.link/2", seq, entry_hash, prev_hash), for every
+    entry that has an entry hash (all sealed since issue 11). The link commits to the
+    content through the entry hash, so a proof that a document's entries reach a signed
+    checkpoint carries the entries in between as (seq, entry_hash) only: an evidence
+    bundle handed to outsiders holds no other agency's metadata (axis/journal/bundle.py).
+    The domain prefix is not a number, so an H2 preimage never equals a form 1 one.
+  - form 1, H(seq, time, kind, subject, payload, prev_hash): the first form, over the
+    content itself. Entries chained before the sealer existed (no entry hash) and those
+    sealed before form 2 keep it and verify unchanged; a proof needs their content.
+  Verification accepts either form for an entry; both commit to its content.
 A sequence number that no committed entry will ever hold (a rolled-back step) is sealed as
 an explicit `journal.gap` entry, so a missing number in the sealed part is always a
 removed entry.
@@ -70,7 +78,7 @@ def entry_hash_text(at: datetime, kind: str, subject: str, payload_text: str) ->
 def link_hash(
     seq: int, at: datetime, kind: str, subject: str, payload: dict[str, object], prev_hash: str
 ) -> str:
-    """The chain link the sealer writes (the same formula as the journal's first form)."""
+    """The form 1 link (the journal's first form: over the content itself)."""
     return link_hash_text(seq, at, kind, subject, canonical(payload), prev_hash)
 
 
@@ -79,6 +87,34 @@ def link_hash_text(
 ) -> str:
     material = "\n".join((str(seq), iso(at), kind, subject, payload_text, prev_hash))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+LINK2_PREFIX = "axis.journal.link/2"  # the domain of form 2 links (never a number)
+
+
+def link_hash2(seq: int, entry_hash: str, prev_hash: str) -> str:
+    """The form 2 link: over the entry hash, which covers the content."""
+    material = "\n".join((LINK2_PREFIX, str(seq), entry_hash, prev_hash))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def link_of(e: JournalEntry, prev_hash: str) -> str:
+    """The link the sealer writes now: form 2 when the entry has an entry hash."""
+    if e.entry_hash is not None:
+        return link_hash2(e.seq, e.entry_hash, prev_hash)
+    return link_hash(e.seq, e.at, e.kind, e.subject, e.payload, prev_hash)
+
+
+def link_form(e: JournalEntry, prev_hash: str) -> int | None:
+    """Which form `e.hash` is over `prev_hash` (2 or 1), None when neither. Form 2 says
+    nothing about the content unless the entry hash matches it (`content_intact`)."""
+    if e.hash is None:
+        return None
+    if e.entry_hash is not None and e.hash == link_hash2(e.seq, e.entry_hash, prev_hash):
+        return 2
+    if e.hash == link_hash(e.seq, e.at, e.kind, e.subject, e.payload, prev_hash):
+        return 1
+    return None
 
 
 def new_entry(
@@ -94,13 +130,13 @@ def content_intact(e: JournalEntry) -> bool:
 
 
 def seal(e: JournalEntry, prev_hash: str) -> JournalEntry:
-    return replace(e, prev_hash=prev_hash,
-                   hash=link_hash(e.seq, e.at, e.kind, e.subject, e.payload, prev_hash))
+    return replace(e, prev_hash=prev_hash, hash=link_of(e, prev_hash))
 
 
 def link_intact(e: JournalEntry, prev_hash: str) -> bool:
-    return e.prev_hash == prev_hash and e.hash == link_hash(
-        e.seq, e.at, e.kind, e.subject, e.payload, prev_hash)
+    """The link holds in either form (the caller checks the content against the entry
+    hash first: `content_intact`)."""
+    return e.prev_hash == prev_hash and link_form(e, prev_hash) is not None
 
 
 def gap_entry(seq: int, at: datetime, reason: str) -> JournalEntry:
