@@ -111,7 +111,8 @@ class AdminToken(_Frozen):
     """One administrator's token, by its hash only (`axis admin token` makes one)."""
 
     name: str = Field(min_length=1, max_length=200)  # the actor named in every change
-    role: Literal["admin", "operator"]
+    # axis/auth/roles.py says what each role may do.
+    role: Literal["viewer", "auditor", "operator", "registry_admin", "admin"]
     hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
 
 
@@ -184,13 +185,21 @@ class DeliverySettings(_Frozen):
 
 
 class AuditSettings(_Frozen):
-    """The journal's signed checkpoints (axis/journal/checkpoint.py, docs/operations.md)."""
+    """The journal's signed checkpoints (axis/journal/checkpoint.py, docs/operations.md)
+    and the evidence kept of refused packages (adapters/store/refused_repo.py)."""
 
     # How often the node signs a checkpoint of its sealed journal (and once on shutdown).
     checkpoint_every_seconds: int = Field(default=300, ge=1)
     # Where each checkpoint is also written as a file, for an operator to ship elsewhere;
     # None: data_dir/checkpoints.
     checkpoint_dir: Path | None = None
+    # Refused packages' bytes, kept as evidence for `axis audit replay` (data_dir/refused,
+    # apart from the package store): pruned after this many days by the audit.refused
+    # job, and not kept at all once the kept bytes reach `refused_max_bytes` (the
+    # journal's package.refused then says kept: false), so a flood of refusals cannot
+    # fill the disk.
+    refused_retention_days: int = Field(default=90, ge=1)
+    refused_max_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=0)
 
 
 class VdxpSystem(_Frozen):

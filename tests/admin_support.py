@@ -33,6 +33,9 @@ from axis.settings import AdminSettings, AdminToken, PushSettings, Settings, Tru
 ADMIN_TOKEN = "axa_test-admin-token-0123456789abcdef"  # a test fixture
 OPERATOR_TOKEN = "axa_test-operator-token-0123456789abcdef"  # a test fixture
 ADMIN_NAME, OPERATOR_NAME = "quan.tri.vien", "van.hanh.vien"
+# One token per other role (axis/auth/roles.py): name = role, token = axa_test-<role>-….
+ROLE_TOKENS = {r: f"axa_test-{r}-token-0123456789abcdef"
+               for r in ("viewer", "auditor", "registry_admin")}
 
 
 def token_entry(token: str, name: str, role: str) -> AdminToken:
@@ -41,7 +44,8 @@ def token_entry(token: str, name: str, role: str) -> AdminToken:
 
 
 TOKENS = (token_entry(ADMIN_TOKEN, ADMIN_NAME, "admin"),
-          token_entry(OPERATOR_TOKEN, OPERATOR_NAME, "operator"))
+          token_entry(OPERATOR_TOKEN, OPERATOR_NAME, "operator"),
+          *(token_entry(tok, f"test.{r}", r) for r, tok in ROLE_TOKENS.items()))
 
 
 def bearer(token: str) -> dict[str, str]:

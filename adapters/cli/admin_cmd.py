@@ -11,6 +11,7 @@ import argparse
 import json
 from typing import Any
 
+from axis.auth.roles import ROLES
 from axis.settings import Settings
 
 
@@ -19,7 +20,7 @@ def register(sub: Any) -> None:
     s = p.add_subparsers(dest="admin_command", required=True)
     c = s.add_parser("token", help="print a new admin token and its settings entry")
     c.add_argument("--name", required=True, help="whose token: named as actor in changes")
-    c.add_argument("--role", choices=("admin", "operator"), default="operator",
+    c.add_argument("--role", choices=ROLES, default="operator",
                    help="operator: read and notices; admin: every change (default operator)")
     c.set_defaults(handler=run_token)
 

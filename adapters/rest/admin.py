@@ -49,6 +49,7 @@ from axis import errors
 from axis.auth import keys, signing
 from axis.clock import iso
 from axis.errors import AxisError
+from axis.journal.access import Action
 from axis.registry import codec
 from axis.registry.model import AgencyKind, AgencyState
 from axis.registry.service import Registry
@@ -57,7 +58,11 @@ from axis.settings import Settings
 from axis.trust.verdict import fingerprint
 
 Who = Annotated[Administrator, Depends(administrator)]
-OPERATOR, ADMIN = role("operator"), role("admin")
+# What each route admits (axis/auth/roles.py): any one of the capabilities named.
+VIEWER, OPERATOR = role("viewer"), role("operator")
+REGISTRY_ADMIN, ADMIN = role("registry_admin"), role("admin")
+SEARCH = role("viewer", access=Action.SEARCH)
+RESEND = role("operator", access=Action.RESEND)
 NO_STORE = {"Cache-Control": "no-store"}  # answers that carry a secret
 # Fields changed through their own routes: state (with its transition's name in the
 # history) and certificates (with their ownership check).
@@ -130,27 +135,27 @@ def router(settings: Settings, node: Node) -> APIRouter:
     bearer = HTTPBearer(auto_error=False, scheme_name="AdminBearer",
                         description="an administrator token (`axis admin token`)")
     r = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Security(bearer)],
-                  route_class=admin_route_class(lambda: settings.admin.tokens))
+                  route_class=admin_route_class(lambda: settings.admin.tokens, node.access))
     reg = node.registry
 
     def secret_for(system_id: str) -> str:
         # The agency API re-derives secrets from the master key (axis/auth/signing.py).
         return signing.derive_secret(keys.master_key(settings), system_id)
 
-    @r.get("/whoami", openapi_extra=OPERATOR, responses=_responses())
+    @r.get("/whoami", openapi_extra=VIEWER, responses=_responses())
     def whoami(who: Who) -> WhoAmIOut:
         """The calling administrator's name and role."""
         return WhoAmIOut.model_validate({"name": who.name, "role": who.role})
 
     # --- the registry ---------------------------------------------------------------------
-    @r.get("/agencies", openapi_extra=OPERATOR, responses=_responses(422))
+    @r.get("/agencies", openapi_extra=SEARCH, responses=_responses(422))
     def list_agencies(state: AgencyState | None = None, kind: AgencyKind | None = None
                       ) -> AgencyListOut:
         """Registered agencies, by identifier."""
         found = reg.list(state=state, kind=kind)
         return AgencyListOut(count=len(found), agencies=[RegistryAgencyOut.of(a) for a in found])
 
-    @r.get("/agencies/{agency_id}", openapi_extra=OPERATOR, responses=_responses(404))
+    @r.get("/agencies/{agency_id}", openapi_extra=VIEWER, responses=_responses(404))
     def get_agency(agency_id: str) -> AgencyDetailOut:
         """One agency (either identifier form), its history and its credentials."""
         a = reg.resolve(agency_id)
@@ -159,7 +164,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
             history=[ChangeOut.of(c) for c in reg.history(a.agency_id)],
             credentials=[CredentialOut.of(c) for c in reg.credentials(a.agency_id)])
 
-    @r.post("/agencies", status_code=201, openapi_extra=ADMIN,
+    @r.post("/agencies", status_code=201, openapi_extra=REGISTRY_ADMIN,
             responses=_responses(409, 422))
     def create_agency(body: AgencyIn, who: Who) -> AgencyOut:
         """Register an agency (Art. 8.2)."""
@@ -169,7 +174,8 @@ def router(settings: Settings, node: Node) -> APIRouter:
             raise errors.REGISTRY_INVALID_AGENCY.error(str(exc)) from exc
         return AgencyOut.of(reg.add(entry, actor=who.name, reason=body.reason))
 
-    @r.patch("/agencies/{agency_id}", openapi_extra=ADMIN, responses=_responses(404, 409, 422))
+    @r.patch("/agencies/{agency_id}", openapi_extra=REGISTRY_ADMIN,
+             responses=_responses(404, 409, 422))
     def update_agency(agency_id: str, body: AgencyChangesIn, who: Who) -> AgencyOut:
         """Change some fields of an agency; the identifier itself never changes."""
         before = reg.resolve(agency_id)
@@ -190,7 +196,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
         return CredentialListOut(credentials=[CredentialOut.of(c)
                                               for c in reg.credentials(agency_id)])
 
-    @r.post("/agencies/{agency_id}/credentials", status_code=201, openapi_extra=ADMIN,
+    @r.post("/agencies/{agency_id}/credentials", status_code=201, openapi_extra=REGISTRY_ADMIN,
             response_model=IssuedCredentialOut, responses=_responses(404, 409, 422))
     def issue_credential(agency_id: str, body: CredentialIn, who: Who) -> JSONResponse:
         """A new credential for the agency's system. The secret is in this answer only."""
@@ -200,7 +206,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
                                   secret=issued.secret)
         return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=NO_STORE)
 
-    @r.post("/credentials/{system_id}/revoke", openapi_extra=ADMIN,
+    @r.post("/credentials/{system_id}/revoke", openapi_extra=REGISTRY_ADMIN,
             responses=_responses(404, 409, 422))
     def revoke_credential(system_id: str, body: ReasonIn, who: Who) -> CredentialOut:
         """Cut a credential off: its very next request fails (Art. 22)."""
@@ -208,7 +214,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
                                                       reason=body.reason))
 
     # --- certificates ---------------------------------------------------------------------
-    @r.post("/agencies/{agency_id}/certificates", openapi_extra=ADMIN,
+    @r.post("/agencies/{agency_id}/certificates", openapi_extra=REGISTRY_ADMIN,
             responses=_responses(404, 409, 422))
     def bind_certificate(agency_id: str, body: CertificateIn, who: Who
                          ) -> CertificateBoundOut:
@@ -225,7 +231,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
                                    not_after=iso(cert.not_valid_after_utc),
                                    agency=RegistryAgencyOut.of(a))
 
-    @r.post("/agencies/{agency_id}/certificates/{sha256}/unbind", openapi_extra=ADMIN,
+    @r.post("/agencies/{agency_id}/certificates/{sha256}/unbind", openapi_extra=REGISTRY_ADMIN,
             responses=_responses(404, 409, 422))
     def unbind_certificate(agency_id: str, sha256: str, body: ReasonIn, who: Who
                            ) -> AgencyOut:
@@ -264,7 +270,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
                         for d in sent.deliveries])
 
     # --- deliveries and dead letters ------------------------------------------------------
-    @r.get("/deliveries/{delivery_id}", openapi_extra=OPERATOR, responses=_responses(404))
+    @r.get("/deliveries/{delivery_id}", openapi_extra=VIEWER, responses=_responses(404))
     def get_delivery(delivery_id: str) -> DeliveryDetailOut:
         """One delivery: its state, times, push attempts and its recipient's trail."""
         with node.store.transaction() as tx:
@@ -280,7 +286,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
             push_attempts=node.pusher.attempts(delivery_id),
             trail=[TrailStepOut(event=e.event, at=iso(e.at), detail=e.detail) for e in trail])
 
-    @r.post("/deliveries/{delivery_id}/requeue", openapi_extra=ADMIN,
+    @r.post("/deliveries/{delivery_id}/requeue", openapi_extra=RESEND,
             responses=_responses(404, 422))
     def requeue(delivery_id: str, body: ReasonIn, who: Who) -> RequeuedOut:
         """Put a dead letter back into its agency's inbox with a fresh push budget."""
@@ -306,6 +312,6 @@ def _state_route(r: APIRouter, reg: Registry, action: str) -> None:
 
     change_state.__doc__ = f"{action.capitalize()} the agency; retired is final."
     r.add_api_route(f"/agencies/{{agency_id}}/{action}", change_state, methods=["POST"],
-                    name=f"{action}_agency", openapi_extra=ADMIN,
+                    name=f"{action}_agency", openapi_extra=REGISTRY_ADMIN,
                     responses=_responses(404, 409, 422))
 

@@ -5,14 +5,17 @@ agency system must never reach the registry): administrators present their own t
 `Authorization: Bearer <token>`; the settings hold only `sha256:` hashes of the tokens,
 each with the administrator's name (the actor written into every change) and a role:
 
-- `operator`: read the registry, the credentials list (never secrets), and send
-  maintenance notices (Art. 21.3) — what the people running the node need day to day;
-- `admin`: everything, i.e. also every change to agencies, credentials, certificates
-  and dead letters.
+viewer, auditor, operator, registry admin and admin, each holding a fixed set of
+capabilities (axis/auth/roles.py says which and why).
 
-Every admin route names its role in its OpenAPI entry (`x-axis-role`); the route class
-below checks the token and the role BEFORE FastAPI reads the body, so a stranger learns
-nothing from validation errors. Errors leave as the JSON every other route uses
+Every admin route names the capabilities it accepts in its OpenAPI entry (`x-axis-role`,
+any one of them suffices; admin holds all); the route class below checks the token and
+the role BEFORE FastAPI reads the body, so a stranger learns nothing from validation
+errors. Then, still before the route runs, it journals the access (issue 11, item 4:
+axis/journal/access.py): who, role, method and path, and why (`X-Axis-Reason`, optional
+on reads, percent-encoded UTF-8; changes carry their own `reason` in the body, journaled
+with the change).
+Errors leave as the JSON every other route uses
 (adapters/rest/errors.py): `{code, message_vi, message_en, error_id, detail}`.
 """
 
@@ -21,8 +24,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
@@ -30,22 +33,19 @@ from fastapi.routing import APIRoute
 
 from adapters.rest import errors as rest_errors
 from axis import errors
+from axis.auth.roles import ROLES, Administrator, check_role
 from axis.errors import AxisError
+from axis.journal.access import Access, AccessJournal, Action, Channel
 from axis.registry import credentials
 from axis.settings import AdminToken
 
+__all__ = ["ROLES", "Administrator", "admin_route_class", "administrator", "authenticate",
+           "role"]
+
 ROLE_KEY = "x-axis-role"
-ROLES = ("operator", "admin")  # each role can do what the ones before it can
+ACTION_KEY = "x-axis-access"  # what the route does, as journaled (axis/journal/access.py)
+REASON_HEADER = "x-axis-reason"
 TOKEN_PREFIX = "axa_"  # noqa: S105 (a prefix, not a secret: lets scanners spot leaks)
-
-
-@dataclass(frozen=True, slots=True)
-class Administrator:
-    name: str
-    role: str
-
-    def may(self, role: str) -> bool:
-        return ROLES.index(self.role) >= ROLES.index(role)
 
 
 def new_token() -> tuple[str, str]:
@@ -79,21 +79,28 @@ def error_response(exc: AxisError) -> JSONResponse:
                                findings=exc.findings, headers=headers)
 
 
-def admin_route_class(tokens: Callable[[], Sequence[AdminToken]]) -> type[APIRoute]:
-    """A route class for one app's admin router (the tokens come from its settings)."""
+def admin_route_class(tokens: Callable[[], Sequence[AdminToken]],
+                      journal: AccessJournal | None = None) -> type[APIRoute]:
+    """A route class for one app's admin router (the tokens come from its settings;
+    `journal`: where each access is recorded)."""
 
     class AdminRoute(APIRoute):
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             inner = super().get_route_handler()
-            role = str((self.openapi_extra or {}).get(ROLE_KEY, "admin"))  # default: most
+            extra = self.openapi_extra or {}
+            roles = tuple(str(extra.get(ROLE_KEY, "admin")).split())  # default: admin only
+            action = Action(extra.get(ACTION_KEY) or (
+                Action.VIEW if (self.methods or {"POST"}) <= {"GET", "HEAD"} else Action.CHANGE))
 
             async def handler(request: Request) -> Response:
                 try:
                     who = authenticate(tokens(), request.headers.get("authorization", ""))
-                    if not who.may(role):
+                    if not who.may(*roles):
                         raise errors.AUTH_ADMIN_FORBIDDEN.error(
-                            f"{who.name} is {who.role}; this needs {role}")
+                            f"{who.name} is {who.role}; this needs {' or '.join(roles)}")
                     request.state.administrator = who
+                    if journal is not None:
+                        _journal(journal, who, action, request)
                     return await inner(request)
                 except AxisError as exc:  # validation errors go to the app's handler
                     return error_response(exc)
@@ -103,11 +110,25 @@ def admin_route_class(tokens: Callable[[], Sequence[AdminToken]]) -> type[APIRou
     return AdminRoute
 
 
-def role(name: str) -> dict[str, Any]:
-    """`openapi_extra` for a route: the role it needs, read by the route class."""
-    if name not in ROLES:
-        raise ValueError(f"unknown role {name!r}")
-    return {ROLE_KEY: name}
+def _journal(journal: AccessJournal, who: Administrator, action: Action,
+             request: Request) -> None:
+    query = str(request.url.query)
+    journal.record(Access(
+        actor=who.name, role=who.role, action=action, channel=Channel.API,
+        target=unquote(request.url.path),
+        # Percent-encoded UTF-8 (a header is ASCII): "Thanh%20tra%20s%E1%BB%91 12".
+        reason=unquote(request.headers.get(REASON_HEADER, "")),
+        detail={"method": request.method, **({"query": unquote(query)} if query else {})}))
+
+
+def role(*names: str, access: Action | None = None) -> dict[str, Any]:
+    """`openapi_extra` for a route: the capabilities that admit a caller (any one of them;
+    axis/auth/roles.py), read by the route class, and what the route does for the
+    access journal (default: view for GET, change otherwise)."""
+    extra: dict[str, Any] = {ROLE_KEY: " ".join(check_role(n) for n in names)}
+    if access is not None:
+        extra[ACTION_KEY] = access.value
+    return extra
 
 
 def administrator(request: Request) -> Administrator:

@@ -29,7 +29,7 @@ ISO = "ISO 8601, +07:00"
 
 class WhoAmIOut(BaseModel):
     name: str = Field(description="the administrator's name, the actor of their changes")
-    role: Literal["admin", "operator"]
+    role: Literal["viewer", "auditor", "operator", "registry_admin", "admin"]
 
 
 class RegistryAgencyOut(BaseModel):

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from adapters.federation.snapshot_http import snapshots_for
 from adapters.federation.sync_setup import registry_sync_for
 from adapters.node import Node
-from adapters.rest.admin import ADMIN, OPERATOR, ReasonIn, Who, _responses
+from adapters.rest.admin import ADMIN, OPERATOR, REGISTRY_ADMIN, RESEND, ReasonIn, Who, _responses
 from adapters.rest.admin_auth import admin_route_class
 from axis.federation.model import PeerKind
 from axis.settings import Settings
@@ -165,7 +165,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
     bearer = HTTPBearer(auto_error=False, scheme_name="AdminBearer",
                         description="an administrator token (`axis admin token`)")
     r = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Security(bearer)],
-                  route_class=admin_route_class(lambda: settings.admin.tokens))
+                  route_class=admin_route_class(lambda: settings.admin.tokens, node.access))
     peers = node.peer_admin
 
     @r.get("/peers", openapi_extra=OPERATOR, responses=_responses())
@@ -191,7 +191,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
                          actor=who.name)
         return PeerOut.model_validate(peer.public())
 
-    @r.post("/peers/{name}/resend", openapi_extra=ADMIN, responses=_responses(404, 422))
+    @r.post("/peers/{name}/resend", openapi_extra=RESEND, responses=_responses(404, 422))
     def resend(name: str, body: ResendIn, who: Who) -> ResentOut:
         """The peer's dead letters (or the ones named) back in its queue, same key."""
         peers.get(name)  # peer.unknown (404) before anything else
@@ -210,7 +210,7 @@ def router(settings: Settings, node: Node) -> APIRouter:
             conflicts=[SyncConflictOut.model_validate(c.public())
                        for c in sync.conflicts(name, open_only=not resolved)])
 
-    @r.post("/peers/{name}/sync", openapi_extra=ADMIN, responses=_responses(404))
+    @r.post("/peers/{name}/sync", openapi_extra=REGISTRY_ADMIN, responses=_responses(404))
     def sync_now(name: str) -> SyncReportOut:
         """Read the peer's registry into ours now (what the scheduled job does)."""
         return SyncReportOut.model_validate(sync.sync(name).public())
@@ -234,13 +234,13 @@ def router(settings: Settings, node: Node) -> APIRouter:
         return SnapshotPullOut(snapshot=PeerSnapshotOut.model_validate(report.held.public()),
                                imported=SyncReportOut.model_validate(report.sync.public()))
 
-    @r.post("/peers/{name}/register", openapi_extra=ADMIN, responses=_responses(404, 422))
+    @r.post("/peers/{name}/register", openapi_extra=REGISTRY_ADMIN, responses=_responses(404, 422))
     def register_agency(name: str, body: RegistrationIn, who: Who) -> RegistrationOut:
         """Register one of this node's agencies with the peer as served by this node."""
         return RegistrationOut.model_validate(
             sync.register(name, body.agency_id, actor=who.name, reason=body.reason).public())
 
-    @r.post("/peers/{name}/unregister", openapi_extra=ADMIN,
+    @r.post("/peers/{name}/unregister", openapi_extra=REGISTRY_ADMIN,
             responses=_responses(404, 422))
     def unregister_agency(name: str, body: RegistrationIn, who: Who) -> RegistrationOut:
         """Withdraw that registration (deleteAgency)."""
