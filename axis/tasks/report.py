@@ -16,6 +16,11 @@ Buckets, per lead agency and in total, each keeping the task codes behind its nu
   overdue from earlier periods (they stay until completed);
 - not yet due: open, deadline after the period.
 
+The national four-bucket table has one "not completed, within the deadline" figure: it is
+`open_within_deadline + not_yet_due` (`Row.open_in_time`); the split says which of those
+tasks fall due inside the period (only a live view, made before the period ends, can have
+any: at the period's end every deadline inside it has passed).
+
 The cut is the end of the period, or `as_of` when the report is made before the period
 ends (a live view). What is known is what happened up to `as_of`: a completion approved
 after the period's end but before the report counts, with its completion time. Tasks
@@ -119,6 +124,11 @@ class Row:
     @property
     def total(self) -> int:
         return sum(self.count(b) for b in Bucket)
+
+    @property
+    def open_in_time(self) -> int:
+        """The national table's "not completed, within the deadline"."""
+        return self.count(Bucket.OPEN_WITHIN_DEADLINE) + self.count(Bucket.NOT_YET_DUE)
 
     def rate(self, bucket: Bucket) -> float:
         """The bucket's share of the row's total, 0.0-1.0 (0.0 for an empty row)."""
