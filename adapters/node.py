@@ -27,6 +27,7 @@ from adapters.store.blobs import FileBlobs
 from adapters.store.db import database_url, make_engine
 from adapters.store.migrate import upgrade
 from adapters.store.peer_repo import SqlPeerStore
+from adapters.store.refused_repo import SqlRefusedEvidence
 from adapters.store.registry_repo import SqlRegistryStore
 from adapters.store.route_repo import SqlRouteStore
 from axis.app.agency import AgencyOperations
@@ -176,6 +177,8 @@ def build_node(
         clock=clk,
         new_id=new_id or (lambda: str(uuid.uuid4())),
         metrics=metrics,
+        # Issue 11: refused packages' bytes, kept apart for `axis audit replay`.
+        evidence=refused_evidence(settings, route_engine),
     )
 
     # Pushes are signed with the agency's own credential secret, derived from the master
@@ -260,6 +263,13 @@ def record_trust_settings(store: SqlRouteStore, settings: Settings,
     with store.transaction() as tx:
         tx.append_journal(at, trust_settings.KIND, now[:16],
                           {"digest": now, "settings": record})
+
+
+def refused_evidence(settings: Settings, engine: Engine) -> SqlRefusedEvidence:
+    """The evidence store of refused packages (adapters/store/refused_repo.py): its own
+    directory, never the package store's."""
+    return SqlRefusedEvidence(engine, settings.data_dir / "refused",
+                              max_bytes=settings.audit.refused_max_bytes)
 
 
 def scrape_sources(node: Node) -> ScrapeSources:

@@ -87,6 +87,7 @@ class TestNode:
         self, sender: str, recipients: tuple[str, ...], number: int, *,
         priority: Priority = Priority.NORMAL, business: Business | None = None,
         document_id: str | None = None,
+        attachment: tuple[str, str, bytes] = ("van-ban.pdf", "application/pdf", PDF),
     ) -> tuple[str, bytes]:
         day = self.clock.now().date()
         doc_id = document_id or f"{sender},{day:%Y/%m/%d},{number}/UBND-VP"
@@ -101,8 +102,8 @@ class TestNode:
                 other=OtherInfo(priority=priority),
             ),
             business=business,
-            references=(Reference("a1", "application/pdf", "van-ban.pdf"),),
-            attachments=(Attachment("a1", "van-ban.pdf", "application/pdf", data=PDF),),
+            references=(Reference("a1", attachment[1], attachment[0]),),
+            attachments=(Attachment("a1", attachment[0], attachment[1], data=attachment[2]),),
         )
         return doc_id, self.signer(sender).sign(build(package))
 

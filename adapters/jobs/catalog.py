@@ -64,6 +64,8 @@ SEAL_EVERY = timedelta(seconds=1)
 SEAL_LATE_AFTER = timedelta(minutes=1)
 POLL_LATE_AFTER = timedelta(hours=1)
 RECONCILE_SENT_EVERY = timedelta(hours=1)
+REFUSED_JOB = "audit.refused"
+REFUSED_EVERY = timedelta(hours=6)
 
 
 def node_jobs(node: Node) -> list[Job]:
@@ -76,6 +78,10 @@ def node_jobs(node: Node) -> list[Job]:
         Job("delivery.reconcile", timedelta(seconds=delivery.reconcile_every_seconds),
             reconcile(node), at_start=True),
         Job("store.orphans", ORPHANS_EVERY, collect_orphans(node)),
+        # Issue 11: refused packages' bytes past their retention, and files no row names.
+        # Safe in several processes: each deletes what expired; a file is discarded only
+        # when still untouched (adapters/store/blobs.py).
+        Job(REFUSED_JOB, REFUSED_EVERY, prune_refused(node)),
         # Safe in several processes at once: each run deletes what expired, nothing else.
         # A missed run only lets the tables grow: late after two hours without a purge.
         Job("auth.purge", AUTH_PURGE_EVERY, auth_purge(node),
@@ -268,6 +274,23 @@ def collect_orphans(node: Node) -> Callable[[datetime], None]:
         removed = node.exchange.collect_orphans(at)
         if removed:
             log.info("orphan package files removed", count=removed)
+
+    return run
+
+
+def prune_refused(node: Node) -> Callable[[datetime], None]:
+    """Delete the evidence of refused packages older than `audit.refused_retention_days`
+    (adapters/store/refused_repo.py)."""
+    from adapters.store.refused_repo import SqlRefusedEvidence
+
+    retention = timedelta(days=node.settings.audit.refused_retention_days)
+
+    def run(at: datetime) -> None:
+        evidence = node.exchange.evidence
+        if isinstance(evidence, SqlRefusedEvidence):
+            done = evidence.prune(at, retention=retention)
+            if done.rows or done.files:
+                log.info("refused evidence pruned", rows=done.rows, files=done.files)
 
     return run
 

@@ -111,6 +111,13 @@ class Registry:
             rules.normalise_fingerprint(fingerprint))
 
     # --- changes to one agency -----------------------------------------------------------
+    def restore(self, agency: Agency, change: AgencyChange) -> None:
+        """Write an agency as a recorded change left it, without judging it again: the
+        sandbox of `axis audit replay` (issue 11) rebuilds the registry of the past
+        change by change, each of which the rules judged when it was made."""
+        self._store.save(agency, change)
+        self._live.invalidate()
+
     def add(self, agency: Agency, *, actor: str, reason: str) -> Agency:
         actor, reason = _who(actor, reason)
         entry = rules.check_entry(agency, province=self.province)

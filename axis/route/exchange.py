@@ -32,6 +32,7 @@ from axis.route import delivery as deliveries
 from axis.route import orphans, recall
 from axis.route.acks import Signer, node_status
 from axis.route.broker import BrokerPort
+from axis.route.evidence import RefusedEvidence
 from axis.route.keys import dedupe_key, document_id_of, outbox_body, priority_of
 from axis.route.model import (
     Delivery,
@@ -91,6 +92,8 @@ class Exchange:
     peer_trust: PeerTrustStage | None = None
     # Issue 10: a recipient the registry does not know, routed by its province code.
     resolve_unknown: Callable[[str], Agency | None] | None = None
+    # Issue 11: the bytes of packages the pipeline refused, kept for `axis audit replay`.
+    evidence: RefusedEvidence | None = None
 
     # --- accept ---------------------------------------------------------------------
     def submit(
@@ -141,20 +144,30 @@ class Exchange:
                         raise
             raise AssertionError("unreachable")  # the loop returns or raises
         except SenderFault as exc:
-            self.refused(exc, raw, at)
+            self.refused(exc, raw, at, judged=True)
             raise
 
-    def refused(self, exc: AxisError, raw: bytes, at: datetime | None = None) -> None:
-        """Journal a refused submission with its error id; the bytes are not kept. Also
-        called by the edges for what they refuse before `submit` (a body too large, an
-        ambiguous request), so every refused package leaves its trace (issue 8, item 10)."""
+    def refused(self, exc: AxisError, raw: bytes, at: datetime | None = None, *,
+                judged: bool = False) -> None:
+        """Journal a refused submission with its error id. Also called by the edges for
+        what they refuse before `submit` (a body too large, an ambiguous request), so
+        every refused package leaves its trace (issue 8, item 10). `judged`: the
+        pipeline refused these bytes (from `submit`); they are kept as evidence, apart
+        from the package store, for `axis audit replay` (issue 11) while the evidence
+        store has room (`kept` says whether). What an edge refused while decoding is
+        transport, not a package: not kept."""
         at = at or self.clock.now()
         exc.error_id = exc.error_id or self.new_id()
+        sha = hashlib.sha256(raw).hexdigest()
+        kept = False
+        if judged and raw and self.evidence is not None:
+            kept = self.evidence.keep(raw, sha256=sha, at=at, error_id=exc.error_id,
+                                      code=exc.code.id)
         with self.store.transaction() as tx:
             tx.append_journal(at, "package.refused", exc.error_id, {
                 "code": exc.code.id, "detail": exc.detail, "bytes": len(raw),
-                # The bytes are not kept: their digest ties the entry to the sender's copy.
-                "sha256": hashlib.sha256(raw).hexdigest(),
+                # The digest ties the entry to the sender's copy (and to the kept bytes).
+                "sha256": sha, "kept": kept,
             })
 
     def collect_orphans(self, now: datetime, grace: timedelta = orphans.GRACE) -> int:

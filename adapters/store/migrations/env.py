@@ -13,6 +13,7 @@ from adapters.store import (  # noqa: F401
     checkpoint_tables,
     peer_tables,
     process_tables,
+    refused_tables,
     registry_tables,
     route_tables,
     snapshot_tables,
