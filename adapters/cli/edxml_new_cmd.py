@@ -4,9 +4,14 @@
                    [--priority 0-4|normal|urgent|very-urgent|flash|flash-timed]
                    [--business new|recall|update|replace --target DOCUMENT_ID]
                    [--document-id ID] [--code-number N] [--code-notation X] [--date D]
-                   [--reason TEXT] [--sign KEY CERT] [-o FILE]
+                   [--reason TEXT] [--tasks FILE] [--answers TASK_CODE …]
+                   [--sign KEY CERT] [-o FILE]
     axis edxml new --status CODE --from ID --response-for DOCUMENT_ID [--to ID]
-                   [--reason TEXT] [--sign KEY CERT] [-o FILE]
+                   [--reason TEXT] [--tasks FILE] [--sign KEY CERT] [-o FILE]
+
+`--tasks FILE` adds the task extension (docs/tasks.md) from JSON (axis/tasks/jsonform.py):
+the tasks a document assigns, or the task events a status package reports. `--answers`
+names a task a reply answers (ResponseForTask/TaskCode).
 
 The package is made from the typed model by the node's own builder (axis/edxml/writer.py)
 and checked by the node's own validator before a byte is written: an invalid package is
@@ -52,6 +57,9 @@ from axis.edxml.model import (
 from axis.edxml.validate import Validator
 from axis.edxml.writer import build
 from axis.settings import Settings
+from axis.tasks.extension import add_extension, mint_code
+from axis.tasks.jsonform import events_from_json, tasks_from_json
+from axis.tasks.model import TaskExtension
 from axis.trust.sign import NodeSigner
 
 # `recall` is BussinessDocType 1 (thu hồi, Art. 9.3; spec §3).
@@ -63,7 +71,8 @@ DEFAULT_NOTATION = "TEST"
 DOCUMENT_ONLY = {"subject": "--subject", "attach": "--attach", "priority": "--priority",
                  "business": "--business", "target": "--target",
                  "document_id": "--document-id", "code_number": "--code-number",
-                 "code_notation": "--code-notation", "promulgation_date": "--date"}
+                 "code_notation": "--code-notation", "promulgation_date": "--date",
+                 "answers": "--answers"}
 STATUS_ONLY = {"response_for": "--response-for"}
 
 
@@ -102,6 +111,11 @@ def register(esub: Any) -> None:
                    help=f"CodeNotation (default: from --document-id, else {DEFAULT_NOTATION})")
     d.add_argument("--date", dest="promulgation_date", type=_date, metavar="YYYY-MM-DD",
                    help="PromulgationDate (default: from --document-id, else today)")
+    d.add_argument("--answers", action="append", metavar="TASK_CODE",
+                   help="a task this reply answers: ResponseForTask/TaskCode (repeat)")
+    p.add_argument("--tasks", type=Path, metavar="FILE",
+                   help="JSON: the tasks a document assigns, or a status's task events "
+                        "(docs/tasks.md)")
     s = p.add_argument_group("status package")
     s.add_argument("--status", choices=[c.value for c in StatusCode], metavar="CODE",
                    help="make a status package: 01–06, 13, 15, 16 (spec §5)")
@@ -210,7 +224,8 @@ def document_package(args: argparse.Namespace, now: datetime) -> DocumentPackage
             sender=Organ(args.sender, name=args.from_name), recipients=recipients,
             document_id=document_id, code=DocCode(code.number, code.notation),
             promulgation_date=code.day, subject=args.subject or "",
-            other=OtherInfo(priority=args.priority or Priority.NORMAL)),
+            other=OtherInfo(priority=args.priority or Priority.NORMAL),
+            response_for_task=tuple(args.answers or ())),
         business=business,
         references=tuple(r for r, _ in pairs), attachments=tuple(a for _, a in pairs))
 
@@ -259,6 +274,21 @@ def _summary(package: Package, raw: bytes, args: argparse.Namespace) -> dict[str
     return out | {"signed": bool(args.sign), "bytes": len(raw)}
 
 
+def _task_extension(path: Path, package: Package) -> TaskExtension:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise UsageError(f"{path}: not JSON: {exc}") from exc
+    if isinstance(package, StatusPackage):
+        return events_from_json(data)
+    h = package.header
+    day = h.promulgation_date or SystemClock().now().date()
+    return tasks_from_json(data, mint=lambda i: mint_code(h.sender.organ_id, day,
+                                                          h.code.number, i))
+
+
 def run_new(args: argparse.Namespace, settings: Settings) -> int:
     try:
         package = make(args, SystemClock().now().replace(microsecond=0))
@@ -266,6 +296,12 @@ def run_new(args: argparse.Namespace, settings: Settings) -> int:
         _say(str(exc))
         return 2
     raw = build(package)
+    if args.tasks:
+        try:
+            raw = add_extension(raw, _task_extension(args.tasks, package))
+        except UsageError as exc:
+            _say(str(exc))
+            return 2
     result = Validator(settings.edxml).check(raw)
     for w in result.warnings:
         _say(f"warning {w.code.id}: {w.detail or w.code.en}")
