@@ -11,6 +11,9 @@ import pytest
 if TYPE_CHECKING:
     from exchange_support import TestNode
 
+# The browser fixtures (`browser`, `page`) of the console's tests.
+pytest_plugins = ["console_support"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "edxml"
 

@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from adapters.console import mount as mount_console
 from adapters.federation import snapshot_http
 from adapters.jobs.background import Background
 from adapters.jobs.catalog import needed
@@ -99,6 +100,7 @@ def create_app(
         app.include_router(snapshot_http.router(node))  # signed registry snapshot
         mount_soap(app)  # SOAP 1.1/1.2 on the same gate (adapters/soap, docs/soap.md)
         mount_vdxp(app, settings, node, clk)  # the national SDK's protocol (docs/vdxp.md)
+        mount_console(app, settings, node, clk)  # the web console (docs/console.md)
         _document_security(app)
 
         @app.get("/metrics", tags=["operations"], response_class=Response)
