@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adapters.cli import audit_replay_cmd
+from adapters.cli import audit_bundle_cmd, audit_replay_cmd
 from axis import errors
 from axis.clock import iso
 from axis.journal.audit import ChainReport
@@ -47,6 +47,7 @@ def register(sub: Any) -> None:
         "checkpoint", help="seal the journal and sign a checkpoint of it now; print "
                            "{seq, head, at, new, file}")
     take.set_defaults(handler=run_checkpoint)
+    audit_bundle_cmd.register(asub)  # export, verify-bundle (adapters/cli/audit_bundle_cmd.py)
     audit_replay_cmd.register(asub)  # axis audit replay (adapters/cli/audit_replay_cmd.py)
 
 

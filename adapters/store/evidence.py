@@ -52,9 +52,12 @@ PEER_RECEIVED = "peer.received"
 class EvidenceNode(Protocol):
     """What an export needs of the node (adapters/node.Node has it; the CLI builds one)."""
 
-    settings: Settings
-    store: SqlRouteStore
-    signer: NodeSigner
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def store(self) -> SqlRouteStore: ...
+    @property
+    def signer(self) -> NodeSigner: ...
 
 
 def export_document(

@@ -223,11 +223,7 @@ def _entries(r: BundleReport, by_name: dict[str, bytes]) -> dict[int, _Entry]:
     out: dict[int, _Entry] = {}
     for raw in doc.get("entries", []):
         try:
-            e = _Entry(int(raw["seq"]), as_vietnam(datetime.fromisoformat(raw["at"])),
-                       str(raw["kind"]), str(raw["subject"]), str(raw["payload"]),
-                       raw["entry_hash"], raw["prev_hash"], raw["hash"])
-            if e.at.isoformat(timespec="microseconds") != raw["at"]:
-                raise ValueError(f"at {raw['at']!r} is not in the canonical form")
+            e = _entry(raw)
         except (KeyError, TypeError, ValueError) as exc:
             r.add(b.JOURNAL, f"an unreadable entry: {exc}")
             continue
@@ -241,6 +237,24 @@ def _entries(r: BundleReport, by_name: dict[str, bytes]) -> dict[int, _Entry]:
         r.add(b.JOURNAL, "no entries")
     r.entries = len(out)
     return out
+
+
+def _entry(raw: Any) -> _Entry:
+    """A journal.json entry: all eight fields, each of its type (docs: "journal.json")."""
+    if not isinstance(raw, dict):
+        raise TypeError("not an object")
+    seq = raw["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise TypeError("seq: not a number")
+    texts = [raw[k] for k in ("at", "kind", "subject", "payload", "prev_hash", "hash")]
+    if not all(isinstance(v, str) for v in texts) or not (
+            raw["entry_hash"] is None or isinstance(raw["entry_hash"], str)):
+        raise TypeError(f"seq {seq}: a field of the wrong type")
+    at = as_vietnam(datetime.fromisoformat(raw["at"]))
+    if at.isoformat(timespec="microseconds") != raw["at"]:
+        raise ValueError(f"at {raw['at']!r} is not in the canonical form")
+    return _Entry(seq, at, raw["kind"], raw["subject"], raw["payload"], raw["entry_hash"],
+                  raw["prev_hash"], raw["hash"])
 
 
 def _link(row: dict[str, Any], prev: str, entries: dict[int, _Entry]) -> tuple[str, str]:
@@ -266,7 +280,7 @@ def _proof(r: BundleReport, by_name: dict[str, bytes], entries: dict[int, _Entry
     doc = _json(r, by_name, b.PROOF)
     if doc is None:
         return
-    rows = doc.get("links", [])
+    rows = doc.get("links")
     start, end, prev = doc.get("start"), doc.get("end"), doc.get("prev")
     if not isinstance(rows, list) or not isinstance(prev, str):
         r.add(b.PROOF, "no links")
