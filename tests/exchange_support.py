@@ -88,6 +88,7 @@ class TestNode:
         priority: Priority = Priority.NORMAL, business: Business | None = None,
         document_id: str | None = None,
         attachment: tuple[str, str, bytes] = ("van-ban.pdf", "application/pdf", PDF),
+        signed: bool = True,
     ) -> tuple[str, bytes]:
         day = self.clock.now().date()
         doc_id = document_id or f"{sender},{day:%Y/%m/%d},{number}/UBND-VP"
@@ -105,7 +106,8 @@ class TestNode:
             references=(Reference("a1", attachment[1], attachment[0]),),
             attachments=(Attachment("a1", attachment[0], attachment[1], data=attachment[2]),),
         )
-        return doc_id, self.signer(sender).sign(build(package))
+        raw = build(package)
+        return doc_id, self.signer(sender).sign(raw) if signed else raw
 
     def status(
         self, sender: str, original_sender: str, document_id: str, code: StatusCode,

@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from exchange_support import KE_HOACH, NOI_VU, T0, TAI_CHINH, UBND, TestNode
+from exchange_support import KE_HOACH, NOI_VU, T0, TAI_CHINH, TU_PHAP, UBND, TestNode
 
 from adapters.cli import main
 from adapters.cli.audit_replay_cmd import replay_report
 from adapters.jobs.catalog import REFUSED_JOB, node_jobs, prune_refused
+from adapters.node import Node, build_node
 from adapters.store.refused_repo import SqlRefusedEvidence
 from axis import errors
 from axis.edxml.model import StatusCode
@@ -128,6 +129,38 @@ def test_a_changed_calendar_shows_in_the_office_hours_time(t: TestNode, tmp_path
     taken = T0 + timedelta(hours=1.5)  # inside office hours: effective at once, then
     assert d["recorded"]["effective_at"] == {NOI_VU: taken.isoformat(timespec="seconds")}
     assert d["replayed"]["effective_at"][NOI_VU] > taken.isoformat()  # the next working day
+
+
+def test_the_unsigned_admission_list_of_then_is_used(t: TestNode) -> None:
+    """A sender on the migration exception list then (trust.admit_unsigned, recorded as
+    node.trust_settings when a node started with it) sent an unsigned package; today the
+    list is empty. The replay admits it as then."""
+    at(t, 1)
+    then = t.node.settings.model_copy(update={"trust": t.node.settings.trust.model_copy(
+        update={"admit_unsigned": (TU_PHAP,)})})
+    ids = iter(range(10_000, 20_000))
+
+    def start(settings: Settings) -> Node:  # a restart of the node with these settings
+        return build_node(settings, clock=t.clock, new_id=lambda: f"o-{next(ids)}")
+
+    node = start(then)
+    try:
+        at(t, 2)
+        _, raw = t.document(TU_PHAP, (NOI_VU,), 41, signed=False)
+        assert "trust.unsigned_admitted" in node.exchange.submit(raw).warnings
+    finally:
+        node.close()
+    at(t, 3)
+    node = start(t.node.settings)  # the list emptied: recorded again at this start
+    try:
+        with pytest.raises(AxisError) as info:
+            node.exchange.submit(raw)
+        assert info.value.code.id.startswith("trust.")
+    finally:
+        node.close()
+    report = replay(t.node.settings)  # today: the list is empty
+    assert report["differences"] == [], report
+    assert report["replayed"] == 2
 
 
 # --- 2. a changed validation rule -----------------------------------------------------------

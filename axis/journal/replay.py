@@ -40,6 +40,9 @@ NOT_REPLAYED = (
     "refusals an edge decided before the pipeline (a body too large, an undecodable "
     "request) and refused packages whose bytes were not kept (kept: false, pruned) are "
     "listed as skipped",
+    "a package a peer brought is judged with that peer's admission list only when it was "
+    "accepted (the journal names the peer of accepted packages): a refused one is judged "
+    "as if an agency had sent it",
 )
 
 
@@ -208,16 +211,23 @@ def replay(source: ReplaySource, sandbox: Sandbox, *, start: datetime, end: date
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     report = Report(start, end, filters, notes=tuple(notes))
     done = 0
+    configured = False
     for _, _, _, item in events:
         if isinstance(item, AgencyChange):
             sandbox.restore(item)
         elif isinstance(item, TrustRecord):
             sandbox.configure(item)
+            configured = True
         elif item.judged_only:
             raw = source.package(item.recorded)
             if raw is not None:
                 sandbox.judge(raw, item.recorded.at, peer=item.recorded.peer)
         else:
+            if not configured:
+                configured = True  # said once
+                report.notes += (f"no trust settings record before {iso(item.recorded.at)}:"
+                                 " today's trust settings judge the packages before the "
+                                 "first one",)
             _one(source, sandbox, item.recorded, report)
             done += 1
             if progress is not None:
