@@ -16,6 +16,7 @@ from axis.tasks.deadlines import (
     ReminderKind,
     ReminderPolicy,
     Unit,
+    is_overdue,
     reminders,
     reminders_due,
     working_days_left,
@@ -69,7 +70,16 @@ def test_reminders_due_in_a_scheduler_window(cal: WorkCalendar) -> None:
     due = reminders_due(task, at(12, 10, 0), at(12, 14, 8), cal)
     assert [r.at for r in due] == [at(12, 10, 7, 30), at(12, 14, 7, 30)]
     assert reminders_due(task, at(12, 14, 7, 30), at(12, 15, 23), cal) == ()
-    done = lc.approve_completion(
-        lc.reply(task, actor=TAI_CHINH, document_id="r", at=at(12, 9)), actor=UBND,
-        at=at(12, 9, 10))
+    replied = lc.reply(task, actor=TAI_CHINH, document_id="r", at=at(12, 9))
+    assert reminders_due(replied, at(12, 1), at(12, 31), cal) == ()  # the Office's move
+    done = lc.approve_completion(replied, actor=UBND, at=at(12, 9, 10))
     assert reminders_due(done, at(12, 1), at(12, 31), cal) == ()
+
+
+def test_a_reply_in_time_awaiting_approval_is_not_overdue() -> None:
+    task = lc.assign(entries()[0], document_id=DOC_ID, office=UBND, at=at(12, 1))
+    assert is_overdue(task, at(12, 16))
+    in_time = lc.reply(task, actor=TAI_CHINH, document_id="r", at=at(12, 15, 17))
+    assert not is_overdue(in_time, at(12, 20))
+    late = lc.reply(task, actor=TAI_CHINH, document_id="r", at=at(12, 16, 8))
+    assert is_overdue(late, at(12, 20))

@@ -14,7 +14,7 @@ from enum import Enum
 
 from axis.calendar import WorkCalendar
 from axis.clock import as_vietnam
-from axis.tasks.lifecycle import Task, deadline_end
+from axis.tasks.lifecycle import Task, TaskState, deadline_end
 
 
 class Unit(str, Enum):
@@ -60,8 +60,16 @@ class Reminder:
 
 
 def is_overdue(task: Task, now: datetime) -> bool:
-    """Open and past the end of its deadline's day (13.5: "not completed, overdue")."""
-    return task.is_open and as_vietnam(now) >= deadline_end(task.deadline)
+    """Open and past the end of its deadline's day (13.5: "not completed, overdue").
+
+    A reply accepted within the deadline and awaiting the Office's approval is not
+    overdue: if approved, its completion time is the reply's (13.4). (Reports still count
+    it "not completed" until the approval: `axis.tasks.report`.)
+    """
+    if not task.is_open or as_vietnam(now) < deadline_end(task.deadline):
+        return False
+    pending = task.reply if task.state is TaskState.AWAITING_APPROVAL else None
+    return pending is None or pending.accepted_at >= deadline_end(task.deadline)
 
 
 def completed_on_time(task: Task) -> bool | None:
@@ -121,9 +129,10 @@ def reminders(deadline: date, calendar: WorkCalendar,
 
 def reminders_due(task: Task, after: datetime, upto: datetime, calendar: WorkCalendar,
                   policy: ReminderPolicy = ReminderPolicy()) -> tuple[Reminder, ...]:
-    """The reminders of an open task whose instant is in (`after`, `upto`]: what a
-    scheduler run covering that span must send (none for a closed task)."""
-    if not task.is_open:
+    """The reminders of a task whose instant is in (`after`, `upto`]: what a scheduler
+    run covering that span must send to the lead and the follower. None once the lead has
+    replied (awaiting approval: the Office's move) or the task is closed."""
+    if task.state not in (TaskState.ASSIGNED, TaskState.RECEIVED):
         return ()
     lo, hi = as_vietnam(after), as_vietnam(upto)
     return tuple(r for r in reminders(task.deadline, calendar, policy) if lo < r.at <= hi)
