@@ -300,6 +300,11 @@ def test_a_period_and_an_agency(t: TestNode) -> None:
     only = verify(export_period(t.node, start, end + timedelta(seconds=1), t.clock.now(),
                                 agency=TAI_CHINH))
     assert only.ok and only.documents == [doc_a]
+    tai_chinh = t.node.registry.find(TAI_CHINH)
+    assert tai_chinh is not None and tai_chinh.short_id != TAI_CHINH
+    by_short = verify(export_period(t.node, start, end + timedelta(seconds=1),
+                                    t.clock.now(), agency=tai_chinh.short_id))
+    assert by_short.documents == [doc_a]  # the Decision 20 form names the same agency
     with pytest.raises(AxisError) as caught:
         export_document(t.node, "000.00.00.H37,2020/01/01,9/X", t.clock.now())
     assert caught.value.code.id == "audit.nothing_to_export"

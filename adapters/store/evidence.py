@@ -3,7 +3,7 @@ and the console's "download the evidence" call. The format and the checks are in
 core (axis/journal/bundle.py, bundle_verify.py); this module only gathers:
 
 - the documents: one by its id, or those with a package received in [from, to) (sent or
-  received by one agency, if given);
+  received by one agency, if given, in either identifier form);
 - their packages (the document, updates, recalls, every status about it, the node's own
   statuses included) with their bytes from the package store;
 - their journal entries: those whose subject is one of these packages' digests or one of
@@ -32,6 +32,7 @@ from adapters.store import route_journal
 from adapters.store.blobs import FileBlobs
 from adapters.store.checkpoint_tables import journal_checkpoints
 from adapters.store.checkpoints import SqlCheckpoints, export_dir
+from adapters.store.registry_repo import SqlRegistryStore
 from adapters.store.route_repo import READ_ONLY, SqlRouteStore, SqlRouteTx
 from adapters.store.route_tables import deliveries, journal, packages
 from axis import errors
@@ -74,7 +75,10 @@ def export_period(
     agency: str | None = None, signer: NodeSigner | None = None,
 ) -> bytes:
     """The bundle of every document with a package received in [start, end), sent or
-    received by `agency` when given."""
+    received by `agency` when given (either identifier form: QCVN 102 or Decision 20)."""
+    if agency:
+        known = SqlRegistryStore(node.store.engine).find(agency)
+        agency = known.agency_id if known is not None else agency
     with _reading(node.store) as conn:
         docs = _documents_in(conn, start, end, agency)
     scope: dict[str, str | None] = {"from": start.isoformat(), "to": end.isoformat(),
