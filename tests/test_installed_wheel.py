@@ -188,6 +188,11 @@ def test_installed_serve_is_ready_on_the_embedded_default(installed: Installed,
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
         got = httpx.get(f"{served}/docs/assets/{asset}", timeout=5)
         assert got.status_code == 200 and len(got.content) > 100_000, asset
+    # The console's templates and stylesheet come from the installed package.
+    console = httpx.get(f"{served}/console/login", timeout=5)
+    assert console.status_code == 200 and 'data-testid="login"' in console.text
+    css = httpx.get(f"{served}/console/static/console.css", timeout=5)
+    assert css.status_code == 200 and b"--brand" in css.content
 
 
 def test_installed_serve_runs_its_loops_and_jobs(served: str) -> None:
