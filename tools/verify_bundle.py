@@ -309,9 +309,7 @@ class Verifier:
             if e is not None and (e.get("prev_hash") != prev or e.get("hash") != row.get("hash")):
                 self.add("journal.json", f"seq {seq}: its link differs from the proof's")
             seen.add(seq)
-            prev = str(row.get("hash"))
-            if not wrong and link != prev:
-                prev = link
+            prev = str(row.get("hash"))  # a changed row is named once
         self.links = len(rows)
         if cp is not None and (not rows or prev != cp["head"] or rows[-1].get("seq") != cp["seq"]):
             self.add("proof.json", "the chain does not end at the checkpoint's head")

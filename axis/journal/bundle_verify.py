@@ -305,9 +305,9 @@ def _proof(r: BundleReport, by_name: dict[str, bytes], entries: dict[int, _Entry
         if e is not None and (e.prev_hash != prev or e.hash != row.get("hash")):
             r.add(b.JOURNAL, f"seq {seq}: its link differs from the proof's")
         seen.add(seq)
+        # On from the row's own link: a changed row is named once, not with every row
+        # after it (it already makes the bundle fail).
         prev = str(row.get("hash"))
-        if not wrong and link != prev:
-            prev = link  # the chain goes on from what recomputes
     r.links = len(rows)
     if cp is not None and (not rows or prev != cp.head or rows[-1].get("seq") != cp.seq):
         r.add(b.PROOF, f"the chain does not end at the checkpoint's head (seq {cp.seq})")
