@@ -25,7 +25,7 @@ from adapters.cli import audit_bundle_cmd, audit_replay_cmd
 from axis import errors
 from axis.clock import iso
 from axis.journal.audit import ChainReport
-from axis.journal.checkpoint import Checkpoint, CheckpointInvalid, check, verify_signed
+from axis.journal.checkpoint import Checkpoint
 from axis.settings import Settings
 
 
@@ -73,7 +73,8 @@ def verify_report(report: ChainReport) -> dict[str, Any]:
 
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.cli.db_cmd import open_read_only
-    from adapters.store.checkpoints import link_at
+    from adapters.store.checkpoints import verdict_report
+    from adapters.store.route_journal import link_at
     from adapters.store.route_repo import READ_ONLY, SqlRouteStore
 
     given = _given_checkpoint(args, settings) if args.checkpoint is not None else None
@@ -87,7 +88,7 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     out = verify_report(report)
     ok = report.ok
     if given is not None:
-        out["checkpoint"] = checked = _checkpoint_report(given, report.sealed_seq, link)
+        out["checkpoint"] = checked = verdict_report(given, report.sealed_seq, link)
         ok = ok and checked["verdict"] == "ok"
         out["ok"] = ok
     print(json.dumps(out, ensure_ascii=False))
@@ -115,28 +116,9 @@ def _given_checkpoint(
     args: argparse.Namespace, settings: Settings
 ) -> tuple[Path, Checkpoint] | tuple[Path, str]:
     """(file, the checkpoint) when its signature holds; (file, why not) otherwise."""
-    from adapters.store.checkpoints import latest_given, load
+    from adapters.store.checkpoints import judge_file, latest_given
 
-    path = latest_given(args.checkpoint)
-    trusted = _trusted(args, settings)
-    if not trusted:
-        return path, ("no node certificate to check the signature with: give --cert "
-                      "(the node's certificate, PEM)")
-    try:
-        return path, verify_signed(load(path), trusted=trusted)
-    except CheckpointInvalid as exc:
-        return path, str(exc)
-
-
-def _checkpoint_report(
-    given: tuple[Path, Checkpoint] | tuple[Path, str], sealed_seq: int, link: str | None
-) -> dict[str, Any]:
-    path, cp = given
-    if isinstance(cp, str):
-        return {"file": str(path), "verdict": "refused", "reason": cp}
-    verdict = check(sealed_seq, link, cp)
-    return {"file": str(path), "seq": cp.seq, "head": cp.head, "at": iso(cp.at),
-            "node": cp.node, "verdict": verdict.verdict.value, "reason": verdict.reason}
+    return judge_file(latest_given(args.checkpoint), _trusted(args, settings))
 
 
 def run_checkpoint(args: argparse.Namespace, settings: Settings) -> int:

@@ -23,15 +23,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from adapters.store import route_journal
 from adapters.store.checkpoint_tables import journal_checkpoints
+from adapters.store.route_journal import link_at
 from adapters.store.route_repo import READ_ONLY
-from adapters.store.route_tables import journal
 from axis import errors
+from axis.clock import iso
 from axis.journal import checkpoint as cpt
 from axis.journal.checkpoint import Checkpoint, CheckpointInvalid, SignedCheckpoint
 from axis.settings import Settings
@@ -125,18 +127,38 @@ def latest_valid_file(directory: Path, trusted: Iterable[str]) -> Checkpoint | N
     return None
 
 
+def judge_file(path: Path, trusted: Iterable[str]
+               ) -> tuple[Path, Checkpoint] | tuple[Path, str]:
+    """(file, its checkpoint) when its signature holds with one of the `trusted`
+    certificates (SHA-256 fingerprints); (file, why not) otherwise."""
+    fps = set(trusted)
+    if not fps:
+        return path, ("no node certificate to check the signature with: give --cert "
+                      "(the node's certificate, PEM)")
+    try:
+        return path, cpt.verify_signed(load(path), trusted=fps)
+    except CheckpointInvalid as exc:
+        return path, str(exc)
+
+
+def verdict_report(given: tuple[Path, Checkpoint] | tuple[Path, str], sealed_seq: int,
+                   link: str | None) -> dict[str, Any]:
+    """The journal (its seal head `sealed_seq`, the link at the checkpoint's seq) against
+    a judged file: what `axis audit verify --checkpoint` prints and the console shows."""
+    path, cp = given
+    if isinstance(cp, str):
+        return {"file": str(path), "verdict": "refused", "reason": cp}
+    verdict = cpt.check(sealed_seq, link, cp)
+    return {"file": str(path), "seq": cp.seq, "head": cp.head, "at": iso(cp.at),
+            "node": cp.node, "verdict": verdict.verdict.value, "reason": verdict.reason}
+
+
 # --- the table --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Taken:
     checkpoint: Checkpoint
     new: bool  # False: the latest checkpoint already covers this seal head
     path: Path | None  # the exported file (None when another process took it)
-
-
-def link_at(conn: Connection, seq: int) -> str | None:
-    """The link of the journal entry at `seq`; None when there is none or it is unsealed."""
-    value = conn.execute(select(journal.c.hash).where(journal.c.seq == seq)).scalar()
-    return str(value) if value is not None else None
 
 
 class SqlCheckpoints:

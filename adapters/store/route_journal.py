@@ -152,6 +152,12 @@ def page(conn: Connection, after_seq: int, limit: int | None = None) -> list[Jou
     return [entry_of(r) for r in _rows(conn, after_seq, limit or PAGE)]
 
 
+def link_at(conn: Connection, seq: int) -> str | None:
+    """The link of the journal entry at `seq`; None when there is none or it is unsealed."""
+    value = conn.execute(select(journal.c.hash).where(journal.c.seq == seq)).scalar()
+    return str(value) if value is not None else None
+
+
 def head(conn: Connection) -> SealHead:
     row = conn.execute(select(journal_head).where(journal_head.c.id == HEAD_ID)).first()
     return SealHead(int(row.seq), str(row.hash)) if row else SealHead()

@@ -19,7 +19,8 @@ SQLAlchemy exceptions never leave this module: `translate` turns them into node 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterator, Sequence
+import itertools
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import datetime
@@ -55,7 +56,7 @@ from axis import errors
 from axis.edxml.model import Kind
 from axis.errors import AxisError
 from axis.journal.audit import ChainReport, verify
-from axis.journal.chain import JournalEntry
+from axis.journal.chain import GENESIS, JournalEntry
 from axis.route.model import (
     Delivery,
     DeliveryState,
@@ -491,12 +492,20 @@ class SqlRouteStore:
                 .order_by(journal.c.seq.desc()).limit(1)).first()
         return route_journal.entry_of(row) if row is not None else None
 
-    def verify_journal(self) -> ChainReport:
+    def verify_journal(self, first: int | None = None, last: int | None = None
+                       ) -> ChainReport:
         """The sealed chain link by link against the seal head, then the unsealed tail by
-        each entry's own hash (axis/journal/audit.py)."""
+        each entry's own hash (axis/journal/audit.py); only seq `first` … `last` when
+        given, walked from the link of the entry before `first`."""
+        after = max(0, (first or 1) - 1)
         with self._reading() as conn:
             head = route_journal.head(conn)
             issued = route_journal.issued(conn)
             final = route_journal.gaps_final(conn)
-        return verify(self.journal(), head, sealed_after=lambda: self.journal_head()[0],
-                      issued=issued, gaps_final=final)
+            start = (after, (route_journal.link_at(conn, after) or GENESIS) if after
+                     else GENESIS)
+        entries: Iterable[JournalEntry] = self.journal(after)
+        if last is not None:
+            entries = itertools.takewhile(lambda e: e.seq <= last, entries)
+        return verify(entries, head, sealed_after=lambda: self.journal_head()[0],
+                      issued=issued, gaps_final=final, start=start, end=last)

@@ -10,6 +10,11 @@ What each part can show (axis/journal/chain.py for the two hashes):
   sealer decides, see adapters/store/route_journal.py) or, where the database never
   leaves such gaps (SQLite: AUTOINCREMENT is transactional), a removed entry. Numbers the
   database handed out beyond the last entry are compared the same way.
+
+A range (`start`, `end`: what the console's "verify seq a…b" asks) walks the same way
+from the entry before it (its seq and link, read from the journal), and checks the end
+of the journal only when the range reaches it: a range proves its own entries and their
+links, not what lies outside it.
 """
 
 from __future__ import annotations
@@ -47,10 +52,10 @@ class SealHead:
 
 
 class _Walk:
-    def __init__(self, head: SealHead, gaps_final: bool) -> None:
+    def __init__(self, head: SealHead, gaps_final: bool, start: tuple[int, str]) -> None:
         self.head, self.gaps_final = head, gaps_final
         self.n = self.unsealed = 0
-        self.prev, self.last = GENESIS, 0
+        self.last, self.prev = start
         self.rolled_back: list[int] = []
         self.pending: list[int] = []
         self.pending_count = 0
@@ -109,14 +114,19 @@ def verify(
     sealed_after: Callable[[], int],
     issued: int | None = None,
     gaps_final: bool = False,
+    start: tuple[int, str] = (0, GENESIS),
+    end: int | None = None,
 ) -> ChainReport:
     """Walk `entries` in seq order against the seal `head` read before the walk.
 
     `sealed_after()` reads the seal head's seq after the walk (a sealer may run
     meanwhile); `issued` is the highest number the database had handed out before the
     walk; `gaps_final`: the database leaves no gap for a rolled-back step, so every
-    missing number is a removed entry."""
-    w = _Walk(head, gaps_final)
+    missing number is a removed entry.
+
+    A range: `entries` are those from `start[0] + 1` to `end`, `start` the seq and link of
+    the entry before them ((0, GENESIS): from the beginning); `end` None: to the end."""
+    w = _Walk(head, gaps_final, start)
     after: int | None = None
     for e in entries:
         w.n += 1
@@ -133,9 +143,12 @@ def verify(
             broken = e.seq if w.last >= head.seq or e.seq <= head.seq else w.last + 1
             return w.report(broken, reason)
         w.last = e.seq
-    if w.last < head.seq:
+    stop = head.seq if end is None else min(head.seq, end)
+    if w.last < stop:
         return w.report(w.last + 1, f"the journal ends at seq {w.last} but its seal head "
                                     f"records seq {head.seq}: entries were removed from the end")
+    if end is not None and end < (issued or 0):
+        return w.report()  # the range stops before the end: what lies after is not its own
     beyond = max(0, (issued or 0) - w.last)
     if beyond and gaps_final:
         return w.report(w.last + 1, f"the database handed out seq {issued} but the journal "
