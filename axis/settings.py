@@ -249,6 +249,15 @@ class VdxpSettings(_Frozen):
         return next((s for s in self.systems if s.system_id == system_id), None)
 
 
+class TasksSettings(_Frozen):
+    """Tasks assigned through documents (Art. 13-16, docs/tasks.md)."""
+
+    # Report periods (Art. 14.3.đ) start on this day of the month before them and end
+    # the day before it in their last month: provincial practice is 15th -> 14th; 1 gives
+    # calendar months (axis/tasks/report.py, PeriodConfig).
+    report_start_day: int = Field(default=15, ge=1, le=28)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="AXIS_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -290,6 +299,7 @@ class Settings(BaseSettings):
     federation: FederationSettings = FederationSettings()
     vdxp: VdxpSettings = VdxpSettings()
     audit: AuditSettings = AuditSettings()
+    tasks: TasksSettings = TasksSettings()
 
     @classmethod
     def settings_customise_sources(
