@@ -18,6 +18,7 @@ from adapters.store import (  # noqa: F401
     route_tables,
     snapshot_tables,
     sync_tables,
+    task_tables,
 )
 from adapters.store.db import metadata
 
