@@ -4,4 +4,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-ALL: tuple[ModuleType, ...] = ()
+from adapters.console import document, messages, overview
+
+ALL: tuple[ModuleType, ...] = (
+    overview,
+    messages,
+    document,
+)
