@@ -7,6 +7,7 @@ the traffic; the replay runs on its database, read-only, as the CLI does."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from exchange_support import KE_HOACH, NOI_VU, T0, TAI_CHINH, TU_PHAP, UBND, TestNode
 
 from adapters.cli import main
-from adapters.cli.audit_replay_cmd import replay_report
+from adapters.cli.audit_replay_cmd import Bar, replay_report, summary
 from adapters.jobs.catalog import REFUSED_JOB, node_jobs, prune_refused
 from adapters.node import Node, build_node
 from adapters.store.refused_repo import SqlRefusedEvidence
@@ -202,6 +203,11 @@ def cli_env(t: TestNode, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AXIS_TRUST__ANCHORS_DIR", str(s.trust.anchors_dir))
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     code = main(["audit", "replay", "--from", T0.isoformat(), "--to", END.isoformat(),
                  "--json", *args])
@@ -223,6 +229,12 @@ def test_two_runs_give_the_same_report_and_the_exit_status_says(
     assert [d["differs"] for d in report["differences"]] == [["accepted"]]
     assert report["differences"][0]["recorded"]["code"] == errors.CERTIFICATE_REVOKED.id
     assert any("authentication" in line for line in report["header"]["not_replayed"])
+    # On a terminal: a summary naming the difference, and a progress bar on stderr.
+    assert "1 different" in summary(report) and "seq " in summary(report)
+    bar = Terminal()
+    Bar(bar)(2, 4)
+    Bar(bar)(4, 4)
+    assert bar.getvalue().endswith("] 4/4\n") and "] 2/4" in bar.getvalue()
     # An error exits 2.
     assert main(["audit", "replay", "--from", "nonsense", "--to", "2026-11-25"]) == 2
 
