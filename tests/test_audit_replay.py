@@ -18,7 +18,7 @@ from exchange_support import KE_HOACH, NOI_VU, T0, TAI_CHINH, TU_PHAP, UBND, Tes
 
 from adapters.cli import main
 from adapters.cli.audit_replay_cmd import Bar, replay_report, summary
-from adapters.jobs.catalog import REFUSED_JOB, node_jobs, prune_refused
+from adapters.jobs.catalog import REFUSED_JOB, node_jobs
 from adapters.node import Node, build_node
 from adapters.store.refused_repo import SqlRefusedEvidence
 from axis import errors
@@ -294,11 +294,11 @@ def test_refused_bytes_are_kept_apart_capped_and_pruned(t: TestNode) -> None:
     assert capped.kept_bytes() == len(first)
 
     # The job, as scheduled: nothing pruned within the retention, everything after it.
-    assert REFUSED_JOB in {j.name for j in node_jobs(t.node)}
-    prune_refused(t.node)(t.clock.now())
+    job = next(j for j in node_jobs(t.node) if j.name == REFUSED_JOB)
+    job.fn(t.clock.now())
     assert capped.get(sha) == first
     later = t.clock.now() + timedelta(days=t.node.settings.audit.refused_retention_days + 1)
-    prune_refused(t.node)(later)
+    job.fn(later)
     assert capped.get(sha) is None and capped.kept_bytes() == 0
     assert not [p for p in capped.root.rglob("*") if p.is_file()]
     assert sha not in package_files(t)
