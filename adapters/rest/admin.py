@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from cryptography import x509
 from fastapi import APIRouter, Depends, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
@@ -53,6 +52,7 @@ from axis.journal.access import Action
 from axis.registry import codec
 from axis.registry.model import AgencyKind, AgencyState
 from axis.registry.service import Registry
+from axis.registry.uploaded import read_pem
 from axis.route import notices
 from axis.settings import Settings
 from axis.trust.verdict import fingerprint
@@ -220,15 +220,11 @@ def router(settings: Settings, node: Node) -> APIRouter:
                          ) -> CertificateBoundOut:
         """Bind a signing certificate (PEM) to the agency: its signatures then count as
         the agency's (Art. 7.1). Answers with the SHA-256 fingerprint it is bound by."""
-        try:
-            cert = x509.load_pem_x509_certificate(body.pem.encode("utf-8"))
-        except ValueError as exc:
-            raise errors.REGISTRY_INVALID_CERTIFICATE.error(f"not a PEM certificate: {exc}"
-                                                            ) from exc
-        fp = fingerprint(cert)
-        a = reg.bind_certificate(agency_id, fp, actor=who.name, reason=body.reason)
-        return CertificateBoundOut(fingerprint=fp, subject=cert.subject.rfc4514_string(),
-                                   not_after=iso(cert.not_valid_after_utc),
+        cert = read_pem(body.pem)
+        a = reg.bind_certificate(agency_id, cert.fingerprint, actor=who.name,
+                                 reason=body.reason)
+        return CertificateBoundOut(fingerprint=cert.fingerprint, subject=cert.subject,
+                                   not_after=iso(cert.not_after),
                                    agency=RegistryAgencyOut.of(a))
 
     @r.post("/agencies/{agency_id}/certificates/{sha256}/unbind", openapi_extra=REGISTRY_ADMIN,
