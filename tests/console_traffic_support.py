@@ -62,15 +62,17 @@ def make_traffic(t: TestNode) -> Traffic:
     return Traffic(doc_a, raw_a, doc_b, retried, refused)
 
 
-@pytest.fixture()
-def t(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
+# Imported by the test modules as `node_fixture, base_fixture`: the tests ask for `t`
+# and `base`.
+@pytest.fixture(name="t")
+def node_fixture(tmp_path: Path, pki_dirs: tuple[Path, Path]) -> Iterator[TestNode]:
     node = start(tmp_path, *pki_dirs)
     yield node
     node.node.close()
 
 
-@pytest.fixture()
-def base(t: TestNode) -> Iterator[str]:
+@pytest.fixture(name="base")
+def base_fixture(t: TestNode) -> Iterator[str]:
     with serve(t) as client:
         yield str(client.base_url)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from console_support import login, shot
-from console_traffic_support import accesses, base, make_traffic, t  # noqa: F401
+from console_traffic_support import accesses, base_fixture, make_traffic, node_fixture  # noqa: F401
 from exchange_support import KE_HOACH, TAI_CHINH, TestNode
 
 from axis.app.traffic import percentile
@@ -16,7 +16,7 @@ CHARTS = ("hours", "days", "refusals", "latency", "waiting")
 
 
 def test_overview_shows_the_traffic_as_charts_and_tables(
-    t: TestNode, base: str, page: Any  # noqa: F811
+    t: TestNode, base: str, page: Any
 ) -> None:
     traffic = make_traffic(t)
     login(page, base, "viewer")
@@ -53,7 +53,7 @@ def test_overview_shows_the_traffic_as_charts_and_tables(
     assert "Accepted" in page.request.get(f"{base}/console/overview/chart/days.svg").text()
 
 
-def test_an_empty_node_shows_empty_charts(t: TestNode, base: str, page: Any) -> None:  # noqa: F811
+def test_an_empty_node_shows_empty_charts(t: TestNode, base: str, page: Any) -> None:
     login(page, base, "auditor")
     page.goto(f"{base}/console/overview")
     assert page.get_by_test_id("ov-accepted").inner_text() == "0"

@@ -36,6 +36,10 @@ i18n.add({
     "priority.2": ("Thượng khẩn", "Very urgent"),
     "priority.3": ("Hỏa tốc", "Flash"),
     "priority.4": ("Hỏa tốc hẹn giờ", "Flash, timed"),
+    "sig.verified": ("Chữ ký hợp lệ", "Signature verified"),
+    "sig.node": ("Trục ký thay", "Signed by the node"),
+    "sig.placeholder": ("Chữ ký giữ chỗ (được phép)", "Placeholder signature (admitted)"),
+    "sig.absent": ("Không có chữ ký (được phép)", "No signature (admitted)"),
     "kind.edoc": ("Văn bản", "Document"),
     "kind.status": ("Trạng thái", "Status"),
     **{f"event.{e.value}": pair for e, pair in {
