@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: run test demo lint typecheck pytest bench clean sysdeps
+.PHONY: run test demo lint typecheck pytest bench clean sysdeps console-shots
 
 $(STAMP): pyproject.toml tools/install-system-deps.sh
 	bash tools/install-system-deps.sh
@@ -40,6 +40,11 @@ pytest: $(STAMP)
 # pytest includes tests/test_installed_wheel.py: the wheel, installed in a fresh venv
 # outside the tree, must check a package, serve until /readyz is 200 and verify the journal.
 test: lint typecheck pytest
+
+# The console's screenshots in docs/console.md: its browser tests (headless Chromium),
+# each writing the page it shows to docs/console/<name>.png.
+console-shots: $(STAMP)
+	AXIS_CONSOLE_SHOTS=docs/console $(BIN)/python -m pytest -q tests/test_console_*.py
 
 bench: $(STAMP)
 	$(BIN)/python tools/bench_edxml.py
