@@ -112,7 +112,7 @@ class AdminToken(_Frozen):
 
     name: str = Field(min_length=1, max_length=200)  # the actor named in every change
     # axis/auth/roles.py says what each role may do.
-    role: Literal["viewer", "auditor", "operator", "registry_admin", "admin"]
+    role: Literal["viewer", "auditor", "operator", "registry_admin", "office", "admin"]
     hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
 
 
@@ -256,6 +256,23 @@ class TasksSettings(_Frozen):
     # the day before it in their last month: provincial practice is 15th -> 14th; 1 gives
     # calendar months (axis/tasks/report.py, PeriodConfig).
     report_start_day: int = Field(default=15, ge=1, le=28)
+    # The tracker (tasks read from the journal) and the reminder job's periods.
+    track_every_seconds: int = Field(default=2, ge=1)
+    remind_every_seconds: int = Field(default=300, ge=1)
+    reminders: bool = True
+    # Reminders to the lead agency and the Office, as offsets from the deadline: "3wd" =
+    # 3 working days on the office calendar, "1d" = 1 day (axis/tasks/deadlines.py).
+    remind_before: tuple[str, ...] = ("3wd", "1d")
+    remind_overdue: tuple[str, ...] = ("1wd",)
+    # Who the reminder notices are From (a registered agency); empty: admin.notice_sender_id.
+    reminder_sender_id: str = ""
+
+    @model_validator(mode="after")
+    def _offsets(self) -> TasksSettings:
+        for text in (*self.remind_before, *self.remind_overdue):
+            if not re.fullmatch(r"[0-9]{1,3}(wd|d)", text):
+                raise ValueError(f"tasks reminder offset {text!r}: like 3wd or 1d")
+        return self
 
 
 class Settings(BaseSettings):

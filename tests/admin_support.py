@@ -35,7 +35,7 @@ OPERATOR_TOKEN = "axa_test-operator-token-0123456789abcdef"  # a test fixture
 ADMIN_NAME, OPERATOR_NAME = "quan.tri.vien", "van.hanh.vien"
 # One token per other role (axis/auth/roles.py): name = role, token = axa_test-<role>-….
 ROLE_TOKENS = {r: f"axa_test-{r}-token-0123456789abcdef"
-               for r in ("viewer", "auditor", "registry_admin")}
+               for r in ("viewer", "auditor", "registry_admin", "office")}
 
 
 def token_entry(token: str, name: str, role: str) -> AdminToken:

@@ -20,6 +20,7 @@ from adapters.jobs.scheduler import Job
 from adapters.logs import get_logger
 from adapters.node import Node
 from adapters.store.auth_state import SqlAdmission
+from adapters.task_parts import task_parts
 from axis import errors
 from axis.auth.ratelimit import Bucket
 from axis.federation.model import Peer, PeerKind
@@ -94,7 +95,18 @@ def node_jobs(node: Node) -> list[Job]:
         # Safe in several processes: one row per seal head, the second taker keeps none.
         Job(CHECKPOINT_JOB, timedelta(seconds=node.settings.audit.checkpoint_every_seconds),
             checkpoint_journal(node)),
+        # Issue 12: tasks tracked from the journal (axis/tasks/tracker.py). Safe in several
+        # processes: the cursor row is locked for a pass, a second worker skips its pass.
+        Job(TRACK_JOB, timedelta(seconds=node.settings.tasks.track_every_seconds),
+            track_tasks(node), at_start=True,
+            expected_every=max(SEAL_LATE_AFTER, 4 * timedelta(
+                seconds=node.settings.tasks.track_every_seconds))),
     ] + ([
+        # Issue 12, item 4: deadline reminders as node-signed notices, exactly once per
+        # (task, reminder): recorded in the transaction that queues the notice.
+        Job(REMIND_JOB, timedelta(seconds=node.settings.tasks.remind_every_seconds),
+            remind_tasks(node)),
+    ] if node.settings.tasks.reminders else []) + ([
         # Issue 10: what the peers hold for this node, taken into the pipeline. Safe in
         # several processes: an item taken twice is a duplicate, acknowledged `done`.
         # Late only after an hour without a run: a peer that is down is the peer's own
@@ -231,6 +243,37 @@ def checkpoint_journal(node: Node) -> Callable[[datetime], None]:
         if taken.new:
             log.info("journal checkpoint signed", seq=taken.checkpoint.seq,
                      head=taken.checkpoint.head, path=str(taken.path))
+
+    return run
+
+
+TRACK_JOB = "tasks.track"
+REMIND_JOB = "tasks.remind"
+
+
+def track_tasks(node: Node) -> Callable[[datetime], None]:
+    """Seal the journal's committed tail (without claiming gaps: the journal.seal job
+    does), then read it into the tasks (axis/tasks/tracker.py) until caught up."""
+    tracker = task_parts(node).tracker
+
+    def run(at: datetime) -> None:
+        node.store.seal_journal(at, claim_gaps=False)
+        changed = tracker.run()
+        if changed:
+            log.info("tasks tracked", changed=changed)
+
+    return run
+
+
+def remind_tasks(node: Node) -> Callable[[datetime], None]:
+    """Send the task reminders due since the last pass (axis/tasks/reminding.py)."""
+    reminders = task_parts(node).reminders
+
+    def run(at: datetime) -> None:
+        sent = reminders.run_once()
+        if sent:
+            node.worker.wake.set()
+            log.info("task reminders sent", count=sent)
 
     return run
 

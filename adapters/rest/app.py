@@ -36,13 +36,14 @@ from adapters.jobs.catalog import needed
 from adapters.jobs.fleet import Fleet, HeartbeatTable
 from adapters.metrics.collectors import HealthCollector
 from adapters.node import Node
-from adapters.rest import admin, admin_peers, agency, docs_assets
+from adapters.rest import admin, admin_peers, admin_tasks, agency, agency_tasks, docs_assets
 from adapters.rest import errors as rest_errors
 from adapters.rest import health as probes
 from adapters.rest.access import AccessLog
 from adapters.rest.admin_auth import authenticate, error_response
 from adapters.rest.auth import SECURITY_SCHEMES, build_auth
 from adapters.soap import mount as mount_soap
+from adapters.task_parts import task_parts
 from adapters.vdxp.listener import mount as mount_vdxp
 from axis.clock import Clock, SystemClock
 from axis.errors import AxisError
@@ -97,6 +98,9 @@ def create_app(
         app.include_router(agency.router())
         app.include_router(admin.router(settings, node))
         app.include_router(admin_peers.router(settings, node))
+        tasks = task_parts(node).operations  # issue 12: /v1/tasks, /admin/v1/tasks
+        app.include_router(agency_tasks.router(tasks))
+        app.include_router(admin_tasks.router(settings, node, tasks))
         app.include_router(snapshot_http.router(node))  # signed registry snapshot
         mount_soap(app)  # SOAP 1.1/1.2 on the same gate (adapters/soap, docs/soap.md)
         mount_vdxp(app, settings, node, clk)  # the national SDK's protocol (docs/vdxp.md)

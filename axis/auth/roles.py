@@ -12,6 +12,10 @@ holds a fixed set of capabilities, and `admin` holds them all:
   letters and resends, peers' queues, diagnostics, credentials listed (never secrets);
 - `registry_admin`: also every change to the registry (Art. 8.2: agencies, their
   credentials and certificates), each with a reason;
+- `office`: also the Office's decisions on tasks assigned through documents (issue 12:
+  approve or refuse completion and extensions, correct a task's description). A role of
+  its own, not the operator's: those are the Committee's Office's business decisions
+  (Art. 13.3.c, 13.5), which the people running the node must not take for it;
 - `admin`: everything (peers, tokens).
 
 Roles are not a ladder: an auditor cannot resend and an operator cannot download a
@@ -25,7 +29,8 @@ from typing import Final
 
 VIEWER, AUDITOR, OPERATOR, REGISTRY_ADMIN, ADMIN = (
     "viewer", "auditor", "operator", "registry_admin", "admin")
-ROLES: Final = (VIEWER, AUDITOR, OPERATOR, REGISTRY_ADMIN, ADMIN)
+OFFICE = "office"
+ROLES: Final = (VIEWER, AUDITOR, OPERATOR, REGISTRY_ADMIN, OFFICE, ADMIN)
 
 # Capabilities are named after the role that introduces them.
 _GRANTS: Final[dict[str, frozenset[str]]] = {
@@ -33,6 +38,7 @@ _GRANTS: Final[dict[str, frozenset[str]]] = {
     AUDITOR: frozenset({VIEWER, AUDITOR}),
     OPERATOR: frozenset({VIEWER, OPERATOR}),
     REGISTRY_ADMIN: frozenset({VIEWER, OPERATOR, REGISTRY_ADMIN}),
+    OFFICE: frozenset({VIEWER, OFFICE}),
     ADMIN: frozenset(ROLES),
 }
 
@@ -42,6 +48,7 @@ TITLES: Final[dict[str, tuple[str, str]]] = {
     AUDITOR: ("Kiểm toán viên", "Auditor"),
     OPERATOR: ("Vận hành", "Operator"),
     REGISTRY_ADMIN: ("Quản trị danh bạ", "Registry admin"),
+    OFFICE: ("Văn phòng UBND tỉnh", "Committee's Office"),
     ADMIN: ("Quản trị hệ thống", "Administrator"),
 }
 
