@@ -23,6 +23,7 @@ from adapters.cli import (
     pki_cmd,
     registry_cmd,
     serve_cmd,
+    tasks_cmd,
     trail_cmd,
     worker_cmd,
 )
@@ -32,7 +33,7 @@ from axis.settings import Settings, load_settings
 # credentials_cmd joins `registry` as `axis registry credentials`: it comes after it.
 COMMANDS = (serve_cmd, worker_cmd, edxml_cmd, pki_cmd, registry_cmd, credentials_cmd,
             audit_cmd, trail_cmd, agency_cmd, admin_cmd, demo_cmd, bench_cmd, db_cmd,
-            peer_cmd, calendar_cmd)
+            peer_cmd, calendar_cmd, tasks_cmd)
 
 
 _OPERATOR_ACTION = frozenset({"node.config_invalid", "node.schema_outdated"})
