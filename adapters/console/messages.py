@@ -73,14 +73,14 @@ def _time(value: str) -> datetime | None:
     return as_vietnam(datetime.fromisoformat(value)) if value.strip() else None
 
 
-def query_of(values: Mapping[str, Any], offset: int = 0) -> MessageQuery:
+def query_of(values: Mapping[str, Any], offset: int = 0, limit: int = PAGE) -> MessageQuery:
     """The search a form or a query string describes (ValueError when unreadable)."""
     v = {k: str(values.get(k, "")).strip() for k in FIELDS}
     return MessageQuery(
         document_id=v["document"], delivery_id=v["delivery"], agency=v["agency"],
         status_code=v["status"], business_type=_int(v["business"]),
         priority=_int(v["priority"]), state=v["state"], since=_time(v["since"]),
-        until=_time(v["until"]), offset=offset, limit=PAGE)
+        until=_time(v["until"]), offset=offset, limit=limit)
 
 
 def _filters(values: Mapping[str, Any]) -> dict[str, str]:
@@ -125,11 +125,13 @@ def router(console: Console) -> APIRouter:
                                 text=text))
 
     @r.get("", response_class=HTMLResponse)
-    def search(request: Request, offset: int = 0, ctx: Ctx = viewer) -> HTMLResponse:
+    def search(request: Request, offset: int = 0, limit: int = PAGE,
+               ctx: Ctx = viewer) -> HTMLResponse:
         given = _filters(request.query_params)
         ctx.journal(Action.SEARCH, f"{PREFIX}/messages", filters=given, offset=offset)
         try:
-            page = reads.traffic(console).search(query_of(request.query_params, offset))
+            page = reads.traffic(console).search(
+                query_of(request.query_params, offset, limit))
         except (ValueError, AxisError) as exc:
             raise bad(ctx, exc) from exc
         registry = console.node.registry
@@ -139,7 +141,8 @@ def router(console: Console) -> APIRouter:
             return found.name if found is not None else ""
 
         def link(to: int) -> str:
-            return "?" + urlencode({**given, "offset": to})
+            paging = {"offset": to} | ({"limit": limit} if limit != PAGE else {})
+            return "?" + urlencode({**given, **paging})
 
         return ctx.render(
             "messages.html", page=page, f=given, when=fmt.when, name=name, link=link,
