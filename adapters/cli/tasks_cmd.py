@@ -2,7 +2,7 @@
 item 5) from the node's task store.
 
     axis tasks report --period 2026-Q4 --format pdf [--out FILE] [--agency ID]
-                      [--lang vi|en] [--as-of TIME]
+                      [--lang vi|en] [--as-of TIME] [--issuer TEXT]
 
 Periods: `2026-11`, `2026-Q4`, `2026-H2`, `2026` or `2026-10-01..2026-10-31`, with the
 configured start day (`tasks.report_start_day`, 15th → 14th by default). Formats: `pdf`
@@ -42,6 +42,8 @@ def register(sub: Any) -> None:
                    help="only this lead agency (either identifier form)")
     r.add_argument("--lang", choices=("vi", "en"), default="vi",
                    help="the report's first language (the PDF carries both)")
+    r.add_argument("--issuer", default="", metavar="TEXT",
+                   help="who publishes it, printed at the top (e.g. the Office's name)")
     r.add_argument("--as-of", dest="as_of", metavar="TIME",
                    help="what was known at TIME (ISO 8601, no offset: +07:00); default now")
     r.set_defaults(handler=run_report)
@@ -71,7 +73,8 @@ def run_report(args: argparse.Namespace, settings: Settings) -> int:
                 raise errors.REGISTRY_UNKNOWN_AGENCY.error(args.agency)
             agency = found.agency_id
         names = {a.agency_id: a.name for a in registry.list()}
-        data = load_report(SqlTaskStore(engine), period, as_of, agency=agency, names=names)
+        data = load_report(SqlTaskStore(engine), period, as_of, agency=agency, names=names,
+                           issuer=args.issuer)
     signer = node_signer(settings, now) if args.fmt == "pdf" else None
     body = render(data, args.fmt, args.lang, signer)
     if args.out is None:

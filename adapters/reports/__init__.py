@@ -60,6 +60,7 @@ def render(report: ReportData, fmt: Format, lang: Lang = "vi",
         from adapters.reports.pdf_layout import render_pdf_unsigned
         from adapters.reports.pdf_sign import sign_pdf
 
-        return sign_pdf(render_pdf_unsigned(report, lang), signer, at=report.report.as_of,
+        pages = render_pdf_unsigned(report, lang, signed_by=signer.cert.subject.rfc4514_string())
+        return sign_pdf(pages, signer, at=report.report.as_of,
                         reason=f"{text('title', 'vi')} ({report.report.period.label})")
     raise errors.CONFIG_INVALID.error(f"report format {fmt!r}: one of {', '.join(FORMATS)}")

@@ -25,6 +25,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "window": ("Từ ngày … đến ngày", "From … to"),
     "as_of": ("Số liệu tính đến", "Figures as of"),
     "issuer": ("Đơn vị báo cáo", "Reported by"),
+    "signed_by": ("Ký số bởi", "Digitally signed by"),
     "agency": ("Cơ quan chủ trì", "Lead agency"),
     "agency_id": ("Mã định danh", "Identifier"),
     "total_row": ("Tổng cộng", "Total"),

@@ -34,7 +34,9 @@ FONT, BOLD, ITALIC = "DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique"
 GREY, INK, RULE, HEAD_BG = "#5b6b7b", "#1d2731", "#9aa8b6", "#e8eef5"
 
 
-def render_pdf_unsigned(data: ReportData, lang: L.Lang) -> bytes:
+def render_pdf_unsigned(data: ReportData, lang: L.Lang, *, signed_by: str = "") -> bytes:
+    """The report's pages; `signed_by`: the signing certificate's subject, printed in the
+    period block so that a printed copy still says who signs it."""
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
@@ -47,17 +49,17 @@ def render_pdf_unsigned(data: ReportData, lang: L.Lang) -> bytes:
         bottomMargin=16 * mm, title=f"{L.text('title', 'vi')} – {report.period.label}",
         author=data.issuer or "Axis", subject=L.text("title", "en"), creator="Axis",
         lang="vi-VN" if lang == "vi" else "en", invariant=True)
-    story = _Story(data, lang, doc.width)
+    story = _Story(data, lang, doc.width, signed_by)
     doc.build(story.flowables(), onFirstPage=story.footer, onLaterPages=story.footer,
               canvasmaker=_dated_canvas(report.as_of))
     return out.getvalue()
 
 
 class _Story:
-    def __init__(self, data: ReportData, lang: L.Lang, width: float) -> None:
+    def __init__(self, data: ReportData, lang: L.Lang, width: float, signed_by: str) -> None:
         from reportlab.lib.styles import ParagraphStyle
 
-        self.data, self.lang, self.width = data, lang, width
+        self.data, self.lang, self.width, self.signed_by = data, lang, width, signed_by
         base = ParagraphStyle("base", fontName=FONT, fontSize=8.5, leading=11,
                               textColor=INK)
         self.st = {
@@ -133,6 +135,8 @@ class _Story:
             (self._both("window"), self._p(f"{self._day(p.start)} – {self._day(p.end)}")),
             (self._both("as_of"), self._p(self._time(report.as_of))),
         ]
+        if self.signed_by:
+            rows.append((self._both("signed_by"), self._p(escape(self.signed_by))))
         table = Table(rows, colWidths=[self.width * 0.34, self.width * 0.66])
         table.setStyle(TableStyle([
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
