@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, cast, func, or_, select
+from sqlalchemy import JSON, Connection, Engine, cast, func, literal_column, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.store.process_tables import push_attempts
@@ -31,6 +31,10 @@ from axis.route.model import Delivery, DeliveryState, StoredPackage, TransportSt
 REFUSED = "package.refused"  # axis/route/exchange.py journals every refusal so
 _WAITING = (DeliveryState.QUEUED.value, DeliveryState.AVAILABLE.value)
 _DELIVERY_COLUMNS = [c for c in deliveries.c]
+# Grouped by the output column's name: the expression holds bound values (a time zone, a
+# pattern), which PostgreSQL would not see as the same expression twice when the driver
+# binds them on the server.
+_BY_KEY: Any = literal_column("k")
 
 
 def _bucket(column: Any, dialect: str, bucket: str) -> Any:
@@ -78,24 +82,21 @@ class SqlTrafficReads:
 
     def counts(self, since: datetime, bucket: str) -> tuple[dict[str, int], dict[str, int]]:
         p, j = packages.c, journal.c
-        accepted_key = _bucket(p.received_at, self._dialect, bucket)
-        refused_key = _bucket(j.at, self._dialect, bucket)
         with self._reading() as conn:
             accepted = conn.execute(
-                select(accepted_key, func.count()).where(p.received_at >= since)
-                .group_by(accepted_key)).all()
+                select(_bucket(p.received_at, self._dialect, bucket).label("k"), func.count())
+                .where(p.received_at >= since).group_by(_BY_KEY)).all()
             refused = conn.execute(
-                select(refused_key, func.count()).where(j.kind == REFUSED, j.at >= since)
-                .group_by(refused_key)).all()
+                select(_bucket(j.at, self._dialect, bucket).label("k"), func.count())
+                .where(j.kind == REFUSED, j.at >= since).group_by(_BY_KEY)).all()
         return ({str(k): int(n) for k, n in accepted}, {str(k): int(n) for k, n in refused})
 
     def refusals_by_code(self, since: datetime) -> dict[str, int]:
         j = journal.c
-        code = _code(self._dialect)
         with self._reading() as conn:
-            rows = conn.execute(select(code, func.count()).where(j.kind == REFUSED,
-                                                                 j.at >= since)
-                                .group_by(code)).all()
+            rows = conn.execute(select(_code(self._dialect).label("k"), func.count())
+                                .where(j.kind == REFUSED, j.at >= since)
+                                .group_by(_BY_KEY)).all()
         return {str(c or "?"): int(n) for c, n in rows}
 
     def latencies(self, since: datetime) -> Iterator[tuple[str, float]]:
