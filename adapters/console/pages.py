@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from adapters.console import document, messages, overview
+from adapters.console import document, journal, messages, operations, overview, registry
 
 ALL: tuple[ModuleType, ...] = (
     overview,
     messages,
     document,
+    journal,
+    registry,
+    operations,
 )

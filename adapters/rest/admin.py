@@ -45,9 +45,9 @@ from adapters.rest.admin_models import (
 )
 from adapters.rest.errors import ErrorBody
 from axis import errors
+from axis.app import operations
 from axis.auth import keys, signing
 from axis.clock import iso
-from axis.errors import AxisError
 from axis.journal.access import Action
 from axis.registry import codec
 from axis.registry.model import AgencyKind, AgencyState
@@ -244,17 +244,10 @@ def router(settings: Settings, node: Node) -> APIRouter:
             number=body.number, notation=body.notation, subject_vi=body.subject_vi,
             subject_en=body.subject_en, text_vi=body.text_vi, text_en=body.text_en,
             starts_at=body.starts_at, ends_at=body.ends_at, urgent=body.urgent)
-
-        def self_check(raw: bytes) -> None:
-            try:
-                node.trust.validator.validate(raw)
-            except AxisError as exc:  # the node built it: its fault, not the caller's
-                raise errors.INTERNAL.error(f"notice package invalid: {exc}") from exc
-
-        sent = notices.broadcast(
-            node.exchange, reg, notice, sender_id=settings.admin.notice_sender_id,
-            actor=who.name, reason=body.reason, signer_fingerprint=fingerprint(node.signer.cert),
-            self_check=self_check)
+        sent = operations.send_notice(
+            node.exchange, reg, node.trust.validator.validate, notice,
+            sender_id=settings.admin.notice_sender_id, actor=who.name, reason=body.reason,
+            signer_fingerprint=fingerprint(node.signer.cert))
         node.worker.wake.set()
         return NoticeSentOut(
             document_id=sent.document_id, sender_id=sent.sender_id,
