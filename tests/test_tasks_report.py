@@ -125,12 +125,30 @@ def test_a_live_view_inside_the_period() -> None:
     # the approval (2 Dec, 09:00) is unknown and T6's deadline is the original 1 Dec.
     assert classify(tasks[5], DECEMBER, at(12, 2, 8)) is Bucket.OPEN_OVERDUE
     assert by_code["T9"] is None  # assigned after the report instant
-    # The approval of T5 comes after 14 Dec: on the 14th itself it is still open.
+    # The approval of T5 comes after 14 Dec: on the 14th itself it is still open, and on
+    # the 16th, its reply (14 Dec, in time) still awaiting approval, it is not overdue.
     assert classify(tasks[4], DECEMBER, at(12, 14, 18)) is Bucket.OPEN_WITHIN_DEADLINE
-    assert classify(tasks[4], DECEMBER, at(12, 16)) is Bucket.OPEN_OVERDUE
+    assert classify(tasks[4], DECEMBER, at(12, 16)) is Bucket.OPEN_WITHIN_DEADLINE
 
 
 def test_empty_report() -> None:
     report = build_report([], DECEMBER, at(12, 20))
     assert report.rows == () and report.total.total == 0
     assert report.total.rate(Bucket.OPEN_OVERDUE) == 0.0
+
+
+def test_a_reply_in_time_awaiting_approval_is_not_overdue() -> None:
+    # Replied on 4 Dec for a 5 Dec deadline; the Office has not decided by the cut.
+    waiting = lc.reply(_task("T11", NOI_VU, date(2026, 12, 5)), actor=NOI_VU,
+                       document_id="reply-T11", at=at(12, 4))
+    # Replied on 6 Dec, after the deadline: overdue until approved (then: late).
+    late = lc.reply(_task("T12", NOI_VU, date(2026, 12, 5)), actor=NOI_VU,
+                    document_id="reply-T12", at=at(12, 6))
+    # Replied in time, refused, not replied again: overdue.
+    refused = lc.refuse_completion(
+        lc.reply(_task("T13", NOI_VU, date(2026, 12, 5)), actor=NOI_VU,
+                 document_id="reply-T13", at=at(12, 3)),
+        actor=UBND, at=at(12, 4), reason="Chưa đạt")
+    report = build_report([waiting, late, refused], DECEMBER, at(12, 20))
+    assert dict(report.total.codes) == {Bucket.OPEN_WITHIN_DEADLINE: ("T11",),
+                                        Bucket.OPEN_OVERDUE: ("T12", "T13")}

@@ -13,7 +13,8 @@ Buckets, per lead agency and in total, each keeping the task codes behind its nu
 - not completed, within the deadline: open at the period's cut, deadline in the period
   and not yet passed;
 - not completed, overdue: open at the cut and its deadline's day over, including tasks
-  overdue from earlier periods (they stay until completed);
+  overdue from earlier periods (they stay until completed); a reply accepted in time and
+  still awaiting the Office's approval at the cut is not overdue (13.4);
 - not yet due: open, deadline after the period.
 
 The national four-bucket table has one "not completed, within the deadline" figure: it is
@@ -167,7 +168,13 @@ def classify(task: Task, period: Period, as_of: datetime) -> Bucket | None:
         if completed_at < cut:
             return (Bucket.COMPLETED_ON_TIME if completed_at < deadline_end(deadline)
                     else Bucket.COMPLETED_LATE)
-    if cut >= deadline_end(deadline):
+    pending = _pending_reply_at(task, as_of)
+    # A reply accepted in time and awaiting the Office's approval at the cut is not
+    # overdue: the agency has done its part, and once approved its completion time is the
+    # reply's (Art. 13.4). The Office's delay must not count against the lead.
+    late = cut >= deadline_end(deadline) and not (
+        pending is not None and pending < deadline_end(deadline))
+    if late:
         return Bucket.OPEN_OVERDUE
     if deadline <= period.end:
         return Bucket.OPEN_WITHIN_DEADLINE
@@ -189,6 +196,19 @@ def build_report(tasks: Iterable[Task], period: Period, as_of: datetime) -> Repo
 
 def _row(agency: str, codes: dict[Bucket, list[str]]) -> Row:
     return Row(agency, MappingProxyType({b: tuple(sorted(c)) for b, c in codes.items()}))
+
+
+def _pending_reply_at(task: Task, as_of: datetime) -> datetime | None:
+    """When the reply awaiting approval at `as_of` was accepted; None if none awaits."""
+    pending: datetime | None = None
+    for t in sorted(task.history, key=lambda t: t.at):
+        if t.at > as_of:
+            break
+        if t.action is Action.REPLIED:
+            pending = pending or t.at  # a second reply before a decision: the first counts
+        elif t.action in (Action.COMPLETION_REFUSED, Action.COMPLETION_APPROVED):
+            pending = None
+    return pending
 
 
 def _happened(task: Task, action: Action, as_of: datetime) -> bool:
