@@ -69,6 +69,8 @@ i18n.add({
     "ov.unknown": ("không đọc được", "unreadable"),
     "ov.chart_of": ("Biểu đồ", "Chart"),
     "ov.table": ("Số liệu", "Figures"),
+    "ov.kind.job": ("định kỳ", "job"),
+    "ov.kind.loop": ("vòng lặp", "loop"),
     "ov.live.alive": ("Đang chạy", "Alive"),
     "ov.live.late": ("Chậm", "Late"),
     "ov.live.dead": ("Đã dừng", "Dead"),
