@@ -17,7 +17,7 @@ from tasks_support import UBND, at
 from tasks_wire_support import assigning, goto
 
 from adapters.task_parts import task_parts
-from axis.tasks.tracker import Pass, Tracker
+from axis.tasks.tracker import Pass, Tracker, mentions_tasks
 
 
 class Crash(Exception):
@@ -145,5 +145,28 @@ def test_reminders_are_sent_once_across_passes_and_workers(tn: TestNode) -> None
     reminders = [e for e in t.node.store.journal() if e.kind == "task.reminder"]
     assert [(e.subject, e.payload["reminder"]) for e in reminders] == [
         (c1, "before:2026-12-15:3wd")]
-    assert sorted(reminders[0].payload["recipients"]) == sorted([TAI_CHINH, UBND])
+    recipients = reminders[0].payload["recipients"]
+    assert isinstance(recipients, list) and set(recipients) == {TAI_CHINH, UBND}
     assert c2 not in {e.subject for e in reminders}
+
+
+def test_only_packages_whose_header_mentions_tasks_are_read_whole() -> None:
+    from tasks_support import assigning_package
+
+    raw = assigning_package()
+    for size in (1, 7, 64, len(raw)):  # the mark split across any chunk boundary
+        chunks = [raw[i:i + size] for i in range(0, len(raw), size)]
+        assert mentions_tasks(iter(chunks))
+    body = b"<edXML:edXMLBody>" + b"x" * 100
+    plain = raw.replace(b"urn:axis-node:edxml:tasks:1", b"urn:example:other")
+    assert not mentions_tasks(iter([plain]))
+    # Past the body's start tag nothing is read: a mark there is an attachment's text.
+    read: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        for part in (b"<edXML:edXMLHeader/>", body, b"ResponseForTask", b"never"):
+            read.append(part)
+            yield part
+
+    assert not mentions_tasks(chunks())
+    assert read[-1] == body

@@ -20,13 +20,14 @@ is final (adapters/store/route_journal.py). The seal runs every second; the trac
 job seals first (without claiming gaps) to keep its lag short.
 
 A package's bytes come from the package store (content-addressed, the `package.accepted`
-entry's subject). Only packages whose bytes mention the extension's namespace or
-`ResponseForTask` are parsed.
+entry's subject). Only packages whose header mentions the extension's namespace or
+`ResponseForTask` are read whole and parsed (`mentions_tasks`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from axis import errors
@@ -47,6 +48,8 @@ from axis.tasks.ports import TaskStore, TaskTx, Versioned
 CURSOR = "tracker"
 BATCH = 200
 _MARKS = (TASKS_NS.encode(), b"ResponseForTask")
+# The body's start tag (text cannot hold a bare "<"): the header is over.
+_BODY = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,40}:)?edXMLBody[\s>/]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +115,10 @@ class Tracker:
         return sum(self._save(tx, old[t.code], t, e) for t in new)
 
     def _accepted(self, tx: TaskTx, e: JournalEntry) -> int:
-        raw = self.blobs.get(e.subject)
-        if not any(mark in raw for mark in _MARKS):
+        content = self.blobs.content(e.subject)
+        if not mentions_tasks(content.chunks()):
             return 0
+        raw = content.read()
         try:
             root = safexml.parse(raw, self.limits)
             package, _ = read_tree(root, self.limits)
@@ -180,6 +184,22 @@ class Tracker:
     def _save(self, tx: TaskTx, old: Versioned, new: Task, e: JournalEntry) -> int:
         return int(records.changed(tx, old, new, now=self.clock.now(), source=e.seq)
                    is not old)
+
+
+def mentions_tasks(chunks: Iterable[bytes]) -> bool:
+    """Whether the package's header mentions the extension or ResponseForTask, read chunk
+    by chunk up to the body: both live in MessageHeader, which comes before edXMLBody,
+    so a 45 MB document without tasks is never read whole (issue 9)."""
+    keep = 64
+    tail = b""
+    for chunk in chunks:
+        window = tail + chunk
+        if any(mark in window for mark in _MARKS):
+            return True
+        if _BODY.search(window):
+            return False
+        tail = window[-keep:]
+    return False
 
 
 def _plain(found: Mapping[str, Versioned]) -> dict[str, Task]:
