@@ -155,8 +155,8 @@ def test_only_packages_whose_header_mentions_tasks_are_read_whole() -> None:
 
     raw = assigning_package()
     for size in (1, 7, 64, len(raw)):  # the mark split across any chunk boundary
-        chunks = [raw[i:i + size] for i in range(0, len(raw), size)]
-        assert mentions_tasks(iter(chunks))
+        parts = [raw[i:i + size] for i in range(0, len(raw), size)]
+        assert mentions_tasks(iter(parts))
     body = b"<edXML:edXMLBody>" + b"x" * 100
     plain = raw.replace(b"urn:axis-node:edxml:tasks:1", b"urn:example:other")
     assert not mentions_tasks(iter([plain]))
