@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from admin_support import ADMIN_TOKEN, OPERATOR_TOKEN, ROLE_TOKENS
 
+from adapters.console.session import COOKIE
+
 CHROMIUM = Path("/usr/bin/chromium")
 TOKENS = {"admin": ADMIN_TOKEN, "operator": OPERATOR_TOKEN, **ROLE_TOKENS}
 
@@ -63,3 +65,17 @@ def shot(page: Any, name: str) -> None:
     if where:
         Path(where).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(where) / f"{name}.png"), full_page=True)
+
+
+def api_login(api: Any, role: str, purpose: str = "x") -> None:
+    """Log an httpx client of a served node in as `role` (the session cookie set), for
+    checks a browser cannot make (a POST a page does not offer)."""
+    r = api.post("/console/login", data={"token": TOKENS[role], "purpose": purpose,
+                                         "next": "/console/"})
+    assert r.status_code == 303, r.text[:500]
+    api.cookies.set(COOKIE, r.cookies[COOKIE], path="/console")
+
+
+def csrf_of(html: str) -> str:
+    """The session's CSRF value in a console page (every page has the logout form)."""
+    return html.split('name="csrf" value="')[1].split('"', maxsplit=1)[0]

@@ -13,11 +13,10 @@ from typing import Any
 import httpx
 import pytest
 from admin_support import serve, settle, start
-from console_support import TOKENS, login, shot
+from console_support import api_login, csrf_of, login, shot
 from exchange_support import NOI_VU, TAI_CHINH, UBND, TestNode
 from sqlalchemy import text
 
-from adapters.console.session import COOKIE
 from adapters.store.checkpoints import SqlCheckpoints, export_dir
 
 
@@ -50,13 +49,6 @@ def _checkpoint(t: TestNode) -> int:
 
 def _kinds(t: TestNode, kind: str) -> list[dict[str, Any]]:
     return [e.payload for e in t.node.store.journal() if e.kind == kind]
-
-
-def _session(api: httpx.Client, role: str) -> httpx.Client:
-    r = api.post("/console/login", data={"token": TOKENS[role], "purpose": "x",
-                                         "next": "/console/"})
-    api.cookies.set(COOKIE, r.cookies[COOKIE], path="/console")
-    return api
 
 
 def test_auditor_verifies_the_journal_and_sees_checkpoints_and_the_access_trail(
@@ -147,11 +139,11 @@ def test_a_truncated_journal_fails_against_the_exported_checkpoint(
                             {"s": seq - 3}).scalar()
         conn.execute(text("UPDATE journal_head SET seq = :s, hash = :h"),
                      {"s": seq - 3, "h": link})
-    client = _session(api, "auditor")
-    assert 'data-testid="cp-verdict">Nhật ký bị cắt bớt' in client.get("/console/journal").text
-    r = client.get("/console/journal")
-    csrf = r.text.split('name="csrf" value="')[1].split('"')[0]
-    assert client.post("/console/journal/verify", data={"csrf": csrf}).status_code == 303
+    api_login(api, "auditor")
+    shown = api.get("/console/journal").text
+    assert 'data-testid="cp-verdict">Nhật ký bị cắt bớt' in shown
+    r = api.post("/console/journal/verify", data={"csrf": csrf_of(shown)})
+    assert r.status_code == 303
     [result] = _kinds(t, "journal.verified")
     assert result["ok"] is False and result["checkpoint"]["verdict"] == "truncated"
 
@@ -160,11 +152,11 @@ def test_a_truncated_journal_fails_against_the_exported_checkpoint(
 def test_other_roles_get_the_403_page_and_cannot_verify(
     t: TestNode, api: httpx.Client, role: str
 ) -> None:
-    client = _session(api, role)
-    r = client.get("/console/journal")
+    api_login(api, role)
+    r = api.get("/console/journal")
     assert r.status_code == 403 and 'data-testid="message"' in r.text
-    csrf = client.get("/console/").headers.get("location", "")  # any page: a session
-    assert client.post("/console/journal/verify", data={"csrf": csrf}).status_code == 403
+    r = api.post("/console/journal/verify", data={"csrf": csrf_of(r.text)})
+    assert r.status_code == 403
     assert not _kinds(t, "access.verify") and not _kinds(t, "journal.verified")
 
 

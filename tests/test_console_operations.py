@@ -14,11 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from admin_support import ADMIN_TOKEN, OPERATOR_NAME, bearer, serve, settle, start
-from console_support import TOKENS, login, shot
+from console_support import api_login, csrf_of, login, shot
 from exchange_support import NOI_VU, UBND, TestNode
 from test_peer_admin import EXTERNAL, add_body
 
-from adapters.console.session import COOKIE
 from axis.registry.model import AgencyKind, AgencyState
 from axis.route.model import DeliveryState
 from axis.settings import FederationSettings
@@ -139,12 +138,10 @@ def test_reading_roles_get_the_403_page_and_cannot_resend_or_send(
     t: TestNode, api: httpx.Client, tmp_path: Path, role: str
 ) -> None:
     push_id, _ = _dead_letters(t, api, tmp_path)
-    r = api.post("/console/login", data={"token": TOKENS[role], "purpose": "x",
-                                         "next": "/console/"})
-    api.cookies.set(COOKIE, r.cookies[COOKIE], path="/console")
+    api_login(api, role)
     shown = api.get("/console/operations")
     assert shown.status_code == 403 and 'data-testid="message"' in shown.text
-    csrf = shown.text.split('name="csrf" value="')[1].split('"')[0]
+    csrf = csrf_of(shown.text)
     r = api.post(f"/console/operations/dead/{push_id}/resend",
                  data={"csrf": csrf, "reason": "x"})
     assert r.status_code == 403
@@ -161,10 +158,8 @@ def test_a_resend_needs_a_reason_and_a_dead_letter(
     t: TestNode, api: httpx.Client, tmp_path: Path
 ) -> None:
     push_id, _ = _dead_letters(t, api, tmp_path)
-    r = api.post("/console/login", data={"token": TOKENS["operator"], "purpose": "x",
-                                         "next": "/console/"})
-    api.cookies.set(COOKIE, r.cookies[COOKIE], path="/console")
-    csrf = api.get("/console/operations").text.split('name="csrf" value="')[1].split('"')[0]
+    api_login(api, "operator")
+    csrf = csrf_of(api.get("/console/operations").text)
     r = api.post(f"/console/operations/dead/{push_id}/resend", data={"csrf": csrf})
     assert r.status_code == 400 and _state(t, push_id) is DeliveryState.FAILED
     r = api.post("/console/operations/dead/t-999999/resend",

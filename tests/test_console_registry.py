@@ -15,12 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from admin_support import serve, start
-from console_support import TOKENS, login, shot
+from console_support import api_login, csrf_of, login, shot
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from exchange_support import NOI_VU, TAI_CHINH, TestNode
 
-from adapters.console.session import COOKIE
 from axis.auth import keys, signing
 from axis.registry.model import AgencyState
 
@@ -142,11 +141,8 @@ def test_registry_admin_changes_each_with_a_reason_in_history_and_journal(
 def test_a_change_without_a_reason_or_from_a_reading_role_is_refused(
     t: TestNode, api: httpx.Client
 ) -> None:
-    r = api.post("/console/login", data={"token": TOKENS["registry_admin"], "purpose": "x",
-                                         "next": "/console/"})
-    api.cookies.set(COOKIE, r.cookies[COOKIE], path="/console")
-    page = api.get(f"/console/registry/agency/{NOI_VU}").text
-    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    api_login(api, "registry_admin")
+    csrf = csrf_of(api.get(f"/console/registry/agency/{NOI_VU}").text)
     r = api.post(f"/console/registry/agency/{NOI_VU}/suspend", data={"csrf": csrf})
     assert r.status_code == 400
     r = api.post(f"/console/registry/agency/{NOI_VU}/suspend",
@@ -154,12 +150,10 @@ def test_a_change_without_a_reason_or_from_a_reading_role_is_refused(
     assert r.status_code == 403
     assert t.node.registry.resolve(NOI_VU).state is AgencyState.ACTIVE
     for role in ("viewer", "auditor", "operator"):
-        r = api.post("/console/login", data={"token": TOKENS[role], "purpose": "x",
-                                             "next": "/console/"})
-        api.cookies.set(COOKIE, r.cookies[COOKIE], path="/console")
+        api_login(api, role)
         shown = api.get(f"/console/registry/agency/{NOI_VU}").text
         assert 'data-testid="agency-actions"' not in shown
-        mine = shown.split('name="csrf" value="')[1].split('"')[0]
+        mine = csrf_of(shown)
         for path in (f"/agency/{NOI_VU}/suspend", f"/agency/{NOI_VU}/credentials", "/add"):
             r = api.post(f"/console/registry{path}", data={"csrf": mine, "reason": "x",
                                                             "agency_id": NEW_ID, "name": "x"})

@@ -8,19 +8,18 @@ axis/app/journal_audit.py."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from adapters.console import i18n
+from adapters.console.forms import local_time
 from adapters.console.web import PREFIX, Console, ConsoleRoute, Ctx, Leave
 from adapters.store.checkpoints import export_dir
 from adapters.store.journal_reads import SqlJournalReads
 from axis.app.journal_audit import PAGE, JournalAudit
 from axis.auth import roles
-from axis.clock import VN_TZ
 from axis.errors import AxisError
 from axis.journal.access import Action
 from axis.trust.verdict import fingerprint
@@ -101,15 +100,6 @@ def _int(form: Any, key: str) -> int | None:
     return int(text)
 
 
-def _time(form: Any, key: str) -> datetime | None:
-    # <input type="datetime-local">: a wall-clock time, read as Vietnam time.
-    text = str(form.get(key, "")).strip()
-    if not text:
-        return None
-    at = datetime.fromisoformat(text)
-    return at if at.tzinfo is not None else at.replace(tzinfo=VN_TZ)
-
-
 def router(console: Console) -> APIRouter:
     r = APIRouter(prefix=f"{PREFIX}/journal", route_class=ConsoleRoute,
                   include_in_schema=False)
@@ -133,7 +123,7 @@ def router(console: Console) -> APIRouter:
         ctx.check_form(form)
         try:
             first, last = _int(form, "first"), _int(form, "last")
-            since, until = _time(form, "since"), _time(form, "until")
+            since, until = local_time(form, "since"), local_time(form, "until")
         except ValueError as exc:
             raise Leave(ctx.render("message.html", status=400, title=ctx.t("journal.verify"),
                                    text=ctx.t("journal.bad_range"))) from exc

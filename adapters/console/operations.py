@@ -8,19 +8,18 @@ The page is journaled (`access.view`); a notice is `access.change` and a resend
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from adapters.console import i18n
+from adapters.console.forms import local_time, refused
 from adapters.console.web import PREFIX, Console, ConsoleRoute, Ctx, Leave
 from adapters.rest.health import broker_ok, delivery_health, readiness
 from adapters.store.dead_letter_reads import SqlDeadLetterReads
 from axis.app import operations
 from axis.auth import roles
-from axis.clock import VN_TZ
 from axis.errors import AxisError
 from axis.health import Heartbeats
 from axis.journal.access import Action
@@ -99,15 +98,6 @@ i18n.add({
 })
 
 
-def _time(form: Any, key: str) -> datetime | None:
-    # <input type="datetime-local">: a wall-clock time, read as Vietnam time.
-    text = str(form.get(key, "")).strip()
-    if not text:
-        return None
-    at = datetime.fromisoformat(text)
-    return at if at.tzinfo is not None else at.replace(tzinfo=VN_TZ)
-
-
 def diagnostics(console: Console, health: Heartbeats) -> dict[str, Any]:
     """What /readyz and /health/delivery compute, and the peers' status, now."""
     node, now = console.node, console.now()
@@ -127,12 +117,6 @@ def router(console: Console) -> APIRouter:
         wake=node.worker.wake.set)
     operator = Depends(console.need(roles.OPERATOR))  # a default value: see login.py
 
-    def refused(ctx: Ctx, exc: AxisError, title: str) -> Leave:
-        code = exc.code
-        text = f"{code.id}: {code.vi if ctx.lang == 'vi' else code.en} {exc.detail}"
-        return Leave(ctx.render("message.html", status=code.http_status, title=title,
-                                text=text))
-
     @r.get("")
     def show(request: Request, offset: int = 0, resent: str = "", channel: str = "",
              ctx: Ctx = operator) -> Response:
@@ -148,7 +132,7 @@ def router(console: Console) -> APIRouter:
         ctx.check_form(form)
         reason = ctx.reason(form)
         try:
-            starts, ends = _time(form, "starts_at"), _time(form, "ends_at")
+            starts, ends = local_time(form, "starts_at"), local_time(form, "ends_at")
         except ValueError as exc:
             raise Leave(ctx.render("message.html", status=400, title=ctx.t("ops.notice"),
                                    text=ctx.t("ops.bad_time"))) from exc

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from adapters.console import i18n
+from adapters.console import forms, i18n
 from adapters.console.web import PREFIX, Console, ConsoleRoute, Ctx, Leave
 from adapters.store.registry_search import SqlAgencySearch
 from axis.app.registry_browse import PAGE, RegistryBrowse
@@ -102,10 +102,7 @@ def router(console: Console) -> APIRouter:
         return signing.derive_secret(keys.master_key(settings), system_id)
 
     def refused(ctx: Ctx, exc: AxisError) -> Leave:
-        code = exc.code
-        text = f"{code.id}: {code.vi if ctx.lang == 'vi' else code.en} {exc.detail}"
-        return Leave(ctx.render("message.html", status=code.http_status,
-                                title=ctx.t("registry.refused"), text=text))
+        return forms.refused(ctx, exc, ctx.t("registry.refused"))
 
     async def change_form(request: Request, ctx: Ctx, target: str, action: str,
                           **detail: object) -> tuple[Any, str]:
