@@ -87,6 +87,10 @@ packages = Table(
     Column("received_at", Instant, nullable=False),
     Column("signature", String(32), nullable=False),
     Column("signer_fingerprint", String, nullable=False),
+    # Replay's context and the evidence export find a document's packages; the console's
+    # traffic charts read a time window (migration 0015).
+    Index("ix_packages_document", "document_id"),
+    Index("ix_packages_received_at", "received_at"),
 )
 
 deliveries = Table(
@@ -177,6 +181,10 @@ journal = Table(
     # The chain, written by the sealer: NULL until sealed.
     Column("prev_hash", String(64), nullable=True),
     Column("hash", String(64), nullable=True),
+    # The console reads entries of a kind in a time window (refusals by code, access);
+    # an evidence bundle reads a document's entries by subject (migration 0015).
+    Index("ix_journal_kind_at", "kind", "at"),
+    Index("ix_journal_subject", "subject"),
     sqlite_autoincrement=True,
 )
 
