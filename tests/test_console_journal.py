@@ -6,6 +6,7 @@ get the 403 page, the verify POST included. And the verifier's range itself."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,40 @@ def test_the_verifier_checks_a_range_from_the_link_before_it(t: TestNode) -> Non
     assert not store.verify_journal().ok
     assert store.verify_journal(3, 5).first_broken == 3  # its prev no longer matches
     assert store.verify_journal(4, 5).ok  # what lies outside the range is not its own
+
+
+def test_a_time_window_verifies_the_entries_written_in_it(
+    t: TestNode, api: httpx.Client
+) -> None:
+    _traffic(t, 1)
+    t.node.store.seal_journal(t.clock.now())
+    api_login(api, "auditor")
+    csrf = csrf_of(api.get("/console/journal").text)
+    before, at = "2020-01-01T00:00:00", t.clock.now().strftime("%Y-%m-%dT%H:%M:%S")
+    for since, until in ((before, "2020-01-02T00:00:00"), (before, at)):
+        r = api.post("/console/journal/verify",
+                     data={"csrf": csrf, "since": since, "until": until})
+        assert r.status_code == 303
+    empty, window = _kinds(t, "journal.verified")
+    assert empty["ok"] is True and empty["entries"] == 0
+    assert window["ok"] is True and window["first"] == 1
+    assert window["entries"] == window["last"] > 1  # everything so far was written at T0
+    r = api.post("/console/journal/verify", data={"csrf": csrf, "first": "x"})
+    assert r.status_code == 400
+    r = api.post("/console/journal/verify", data={"csrf": csrf, "first": "5", "last": "2"})
+    assert r.status_code == 400
+
+
+def test_every_word_of_the_three_pages_is_translated(
+    t: TestNode, api: httpx.Client, page: Any
+) -> None:
+    base = str(api.base_url)
+    login(page, base, "admin")
+    raw_key = re.compile(r"\b(journal|registry|ops|action|agency_state)\.[a-z_]+\b")
+    for path in ("journal", "registry", f"registry/agency/{NOI_VU}", "operations"):
+        for lang in ("vi", "en"):
+            page.goto(f"{base}/console/{path}?lang={lang}")
+            jobs = set(page.locator("[data-testid=job-row] td.mono").all_inner_texts())
+            raw = [m.group(0) for m in raw_key.finditer(page.inner_text("body"))
+                   if m.group(0) not in jobs]  # jobs are named journal.seal, …
+            assert not raw, (path, lang, raw)
