@@ -60,15 +60,15 @@ def assigning(t: TestNode, number: str, issued: date,
 
 
 def reply(t: TestNode, sender: str, number: int, task_document: str,
-          codes: tuple[str, ...]) -> tuple[str, bytes]:
+          codes: tuple[str, ...], *,
+          subject: str = "Báo cáo kết quả thực hiện nhiệm vụ") -> tuple[str, bytes]:
     """A reply to the Office naming the tasks it answers (Art. 13.3.b), signed."""
     day = t.clock.now().date()
     doc_id = f"{sender},{day:%Y/%m/%d},{number}/BC"
     package = DocumentPackage(header=DocumentHeader(
         sender=Organ(sender), recipients=(Organ(UBND),), document_id=doc_id,
         code=DocCode(str(number), "BC"), promulgation_date=day,
-        subject="Báo cáo kết quả thực hiện nhiệm vụ",
-        response_for=(ResponseFor(organ_id=UBND, document_id=task_document),),
+        subject=subject, response_for=(ResponseFor(organ_id=UBND, document_id=task_document),),
         response_for_task=codes))
     return doc_id, t.signer(sender).sign(build(package))
 

@@ -105,6 +105,15 @@ def test_three_leads_through_the_http_edge(rn: RestNode) -> None:
     receipt = client[TAI_CHINH].send(raw)
     track(t)
     assert task(rn, t1)["task"]["state"] == "awaiting_approval"
+    # The same reply again an hour later (a retry), and re-signed: still one reply, its
+    # completion time the first acceptance.
+    goto(t, at(12, 5, 11))
+    assert client[TAI_CHINH].send(raw)["duplicate"]
+    _, again = reply(t, TAI_CHINH, 45, doc1, (t1,), subject="Báo cáo (gửi lại)")
+    assert not client[TAI_CHINH].send(again)["duplicate"]
+    track(t)
+    assert [r["accepted_at"] for r in task(rn, t1)["task"]["replies"]] == [
+        "2026-12-05T10:00:00+07:00"]
     goto(t, at(12, 7))
     client[UBND].get(copy(receipt, UBND))
     client[UBND].send(events(t, UBND, TAI_CHINH, r1,

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from axis import errors
 from axis.clock import Clock
@@ -41,7 +41,7 @@ from axis.route.ports import PackageBlobs
 from axis.settings import EdxmlSettings
 from axis.tasks import records, traffic
 from axis.tasks.extension import read_extension
-from axis.tasks.lifecycle import Task
+from axis.tasks.lifecycle import Task, TaskState
 from axis.tasks.model import TASKS_NS, TaskExtension
 from axis.tasks.ports import TaskStore, TaskTx, Versioned
 
@@ -115,6 +115,11 @@ class Tracker:
         return sum(self._save(tx, old[t.code], t, e) for t in new)
 
     def _accepted(self, tx: TaskTx, e: JournalEntry) -> int:
+        stored = tx.route.get_package(e.subject)
+        if stored is not None and stored.received_at != e.at:
+            # The same bytes again (a duplicate, journaled as accepted too): their first
+            # acceptance is the one that counts (13.4), and it was read then.
+            return 0
         content = self.blobs.content(e.subject)
         if not mentions_tasks(content.chunks()):
             return 0
@@ -156,6 +161,16 @@ class Tracker:
 
     def _reply(self, tx: TaskTx, package: DocumentPackage, e: JournalEntry) -> int:
         old = tx.tasks(package.header.response_for_task, for_update=True)
+        doc = package.header.document_id
+        # The reply awaiting approval sent again under other bytes (re-signed): the same
+        # result, whose completion time stays its first acceptance (13.4).
+        again = {c for c, v in old.items()
+                 if v.task.reply is not None and v.task.reply.document_id == doc
+                 and v.task.state is TaskState.AWAITING_APPROVAL}
+        if again:
+            codes = tuple(c for c in package.header.response_for_task if c not in again)
+            package = replace(package, header=replace(package.header,
+                                                      response_for_task=codes))
         outcomes = traffic.on_reply(_plain(old), package, e.at)
         return self._outcomes(tx, old, outcomes, e, package.sender_id, "replied")
 
