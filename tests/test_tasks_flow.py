@@ -178,6 +178,8 @@ def test_three_leads_through_the_http_edge(rn: RestNode) -> None:
     assert other.value.status == 404
     mine = client[NOI_VU].request("GET", "/v1/tasks").json()
     assert {x["code"] for x in mine["tasks"]} == {t2, t5}
+    supported = client[KE_HOACH].request("GET", "/v1/tasks").json()  # lead or supporting
+    assert {x["code"] for x in supported["tasks"]} == {t1, t3}
 
     # 5 Jan: T2 replied again after its deadline; T4 asks an extension too late (13.5).
     goto(t, at(1, 5, year=2027))

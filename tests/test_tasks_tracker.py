@@ -17,6 +17,7 @@ from tasks_support import UBND, at
 from tasks_wire_support import assigning, goto
 
 from adapters.task_parts import task_parts
+from axis.tasks.ports import TaskFilter
 from axis.tasks.tracker import Pass, Tracker, mentions_tasks
 
 
@@ -170,3 +171,21 @@ def test_only_packages_whose_header_mentions_tasks_are_read_whole() -> None:
 
     assert not mentions_tasks(chunks())
     assert read[-1] == body
+
+
+def test_the_tracker_and_the_reminders_run_as_the_nodes_jobs(t: TestNode) -> None:
+    from adapters.jobs.catalog import REMIND_JOB, TRACK_JOB, node_jobs
+
+    jobs = {job.name: job for job in node_jobs(t.node)}
+    assert jobs[TRACK_JOB].at_start and jobs[TRACK_JOB].interval.total_seconds() <= 2
+    _, (c1, _) = _assign(t)
+    goto(t, at(12, 1, 10))
+    _, _, raw = assigning(t, "124", date(2026, 12, 1), (
+        (TAI_CHINH, "Báo cáo tổng hợp.", date(2026, 12, 31), ()),))
+    t.node.exchange.submit(raw)  # not sealed yet
+    jobs[TRACK_JOB].fn(t.clock.now())
+    with task_parts(t.node).store.reading() as tx:
+        assert len(tx.find(TaskFilter())) == 3
+    goto(t, at(12, 10, 8))
+    jobs[REMIND_JOB].fn(t.clock.now())
+    assert [e.subject for e in t.node.store.journal() if e.kind == "task.reminder"] == [c1]
