@@ -57,7 +57,7 @@ class SqlDeadLetterReads:
         # By document first: the trail's index is (document_id, at, id).
         steps = conn.execute(
             select(t.delivery_id, t.at, t.detail)
-            .where(t.document_id.in_({r.document_id for r in rows}),
+            .where(t.document_id.in_(sorted({r.document_id for r in rows})),
                    t.delivery_id.in_([r.delivery_id for r in rows]),
                    t.event == TrailEvent.FAILED.value)
             .order_by(t.at, t.id)).all()
