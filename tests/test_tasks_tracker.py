@@ -5,6 +5,10 @@ job sends each reminder once across passes and workers."""
 
 from __future__ import annotations
 
+import os
+import select
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -86,6 +90,32 @@ def test_a_crash_before_the_commit_leaves_nothing_and_the_next_pass_applies_once
     assert _tracker(t).run() == 0
     assert _kinds(t) == [("task.assigned", c1), ("task.assigned", c2)]
     assert _history(t, c1) == ["assigned"]
+
+
+def test_a_worker_killed_between_read_and_commit_leaves_nothing(
+    tn: TestNode, tmp_path: Path, pki_dirs: tuple[Path, Path],
+) -> None:
+    """The same with a real process, SIGKILLed while its pass is applied and uncommitted
+    (the database rolls it back: SQLite's lock and PostgreSQL's connection die with it)."""
+    t = tn
+    _, (c1, c2) = _assign(t)
+    settings = t.node.settings
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("tasks_crash_child.py")),
+         str(settings.data_dir), settings.database_url, str(pki_dirs[1])],
+        cwd=Path(__file__).resolve().parent.parent, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(
+            Path(__file__).resolve().parent.parent)})
+    try:
+        assert child.stdout is not None
+        ready, _, _ = select.select([child.stdout], [], [], 120)
+        assert ready and child.stdout.readline().strip() == b"applied"
+    finally:
+        child.kill()
+        child.wait(30)
+    assert _kinds(t) == []
+    assert _tracker(t).run() == 2
+    assert _kinds(t) == [("task.assigned", c1), ("task.assigned", c2)]
 
 
 def test_two_workers_at_once_apply_each_event_once(tn: TestNode) -> None:
