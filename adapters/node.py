@@ -41,6 +41,7 @@ from axis.federation.intake import PeerIntake
 from axis.federation.peers import PeerAdmin
 from axis.federation.provinces import ProvinceRouter
 from axis.journal import trust_settings
+from axis.journal.access import AccessJournal
 from axis.registry.bindings import RegistryBindings
 from axis.registry.model import AgencyState
 from axis.registry.service import Registry
@@ -79,6 +80,7 @@ class Node:
     intake: PeerIntake  # what peers bring
     peer_admin: PeerAdmin  # axis peer …, /admin/v1/peers
     peer_link: VdxpLink
+    access: AccessJournal  # issue 11, item 4: who searched, viewed, exported (admin API, console)
 
     @property
     def channels(self) -> Channels:
@@ -242,7 +244,7 @@ def build_node(
     record_trust_settings(store, settings, stage, signer, clk.now())
     node = Node(settings, engine, registry, store, the_broker, exchange, worker, stage,
                 signer, calendar, metrics, pusher, http, agency, peers, forwarding, intake,
-                peer_admin, link)
+                peer_admin, link, AccessJournal(store, clk))
     metrics.attach(scrape_sources(node))
     return node
 
