@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from adapters.console import document, journal, messages, operations, overview, registry
+from adapters.console import (
+    document,
+    journal,
+    messages,
+    operations,
+    overview,
+    registry,
+    tasks,
+    tasks_report,
+)
 
 ALL: tuple[ModuleType, ...] = (
     overview,
@@ -13,4 +22,6 @@ ALL: tuple[ModuleType, ...] = (
     journal,
     registry,
     operations,
+    tasks,
+    tasks_report,
 )

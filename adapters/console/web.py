@@ -36,6 +36,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("messages", "nav.messages", roles.VIEWER),
     ("journal", "nav.journal", roles.AUDITOR),
     ("registry", "nav.registry", roles.VIEWER),
+    ("tasks", "nav.tasks", roles.VIEWER),
     ("operations", "nav.operations", roles.OPERATOR),
 )
 

@@ -36,7 +36,15 @@ from adapters.jobs.catalog import needed
 from adapters.jobs.fleet import Fleet, HeartbeatTable
 from adapters.metrics.collectors import HealthCollector
 from adapters.node import Node
-from adapters.rest import admin, admin_peers, admin_tasks, agency, agency_tasks, docs_assets
+from adapters.rest import (
+    admin,
+    admin_peers,
+    admin_tasks,
+    agency,
+    agency_tasks,
+    docs_assets,
+    inspections,
+)
 from adapters.rest import errors as rest_errors
 from adapters.rest import health as probes
 from adapters.rest.access import AccessLog
@@ -101,6 +109,8 @@ def create_app(
         tasks = task_parts(node).operations  # issue 12: /v1/tasks, /admin/v1/tasks
         app.include_router(agency_tasks.router(tasks))
         app.include_router(admin_tasks.router(settings, node, tasks))
+        app.include_router(inspections.admin_router(settings, node, clk))  # Art. 16
+        app.include_router(inspections.agency_router(node, clk))
         app.include_router(snapshot_http.router(node))  # signed registry snapshot
         mount_soap(app)  # SOAP 1.1/1.2 on the same gate (adapters/soap, docs/soap.md)
         mount_vdxp(app, settings, node, clk)  # the national SDK's protocol (docs/vdxp.md)
