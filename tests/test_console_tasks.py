@@ -105,6 +105,11 @@ def test_viewer_lists_filters_and_reads_a_task_without_decisions(rn: RestNode,
     assert page.get_by_test_id("history-action").all_inner_texts() == [
         "Giao nhiệm vụ", "Cơ quan chủ trì nhận", "Từ chối phối hợp", "Trả lời kết quả"]
     assert page.get_by_test_id("task-actions").count() == 0
+    page.goto(f"{page.url}?lang=en")  # every word in English too, no key shown
+    assert page.get_by_test_id("task-state").inner_text() == "Awaiting approval"
+    assert page.get_by_test_id("history-action").all_inner_texts()[-1] == "Replied"
+    shown = page.inner_text("main")
+    assert not any(k in shown for k in ("task.", "tasks.", "doc_role.", "task_action."))
     page.get_by_test_id("task-assigning").click()  # the console's Document page
     assert "/console/document/" in page.url and page.get_by_test_id("message").count() == 0
     views = [(e.subject, e.payload["actor"]) for e in rn.t.node.store.journal()
@@ -187,6 +192,16 @@ def test_a_report_number_drills_down_and_the_signed_pdf_downloads(rn: RestNode,
     assert page.get_by_test_id("task-code").inner_text() == t1
     drills = [p["detail"] for p in _journal(rn, "access.search") if "bucket" in p["detail"]]
     assert drills[-1]["row"] == TAI_CHINH and drills[-1]["bucket"] == "completed_on_time"
+
+    # A custom window, one lead named by its short identifier.
+    page.goto(f"{rn.url}/console/tasks/report")
+    page.get_by_test_id("report-from").fill("2026-12-01")
+    page.get_by_test_id("report-to").fill("2026-12-31")
+    page.get_by_test_id("report-agency").fill(rn.t.node.registry.resolve(NOI_VU).short_id)
+    page.get_by_test_id("report-show").click()
+    assert page.get_by_test_id("report-label").inner_text() == "2026-12-01..2026-12-31"
+    assert page.get_by_test_id("report-row").count() == 2  # Sở Nội vụ and the total
+    assert page.get_by_test_id("drill-total-open_within_deadline").inner_text() == "1"
 
     page.goto(f"{rn.url}/console/tasks/report?period=2026-Q4")
     page.get_by_test_id("report-reason").fill("Báo cáo quý IV gửi Chủ tịch UBND tỉnh")
