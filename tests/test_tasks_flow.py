@@ -30,9 +30,11 @@ from tasks_support import UBND, at
 from tasks_wire_support import assigning, events, goto, reply, track
 
 from adapters.client.agency import AgencyApiError
+from adapters.reports.source import load_report
 from adapters.task_parts import task_parts
 from axis.tasks import deadlines
 from axis.tasks.model import EventType, TaskEvent
+from axis.tasks.report import Bucket, PeriodConfig, parse_period
 
 OFFICE, VIEWER = bearer(ROLE_TOKENS["office"]), bearer(ROLE_TOKENS["viewer"])
 
@@ -206,3 +208,17 @@ def test_three_leads_through_the_http_edge(rn: RestNode) -> None:
                       if e.kind.startswith("task.") and e.payload.get("by")]
     assert {(e.payload["by"], e.payload["note"]) for e in office_actions} >= {
         ("test.office", "Lãnh đạo UBND tỉnh đồng ý"), ("test.office", "Đạt yêu cầu")}
+
+    # The report of that period (1 Dec → 14 Jan, as known on 5 Jan) as the CLI and the
+    # console make it: every bucket's number, and the tasks behind it (Art. 14.3.đ).
+    period = parse_period("2026-12-01..2027-01-14", PeriodConfig())
+    made = load_report(task_parts(t.node).store, period, at(1, 5, 12, year=2027)).report
+    assert dict(made.total.codes) == {
+        Bucket.COMPLETED_ON_TIME: tuple(sorted((t1, t3))),  # T3 against its new deadline
+        Bucket.COMPLETED_LATE: (t2,),
+        Bucket.OPEN_OVERDUE: (t4,)}  # T5, returned to the Office, is not counted
+    rows = {r.agency: dict(r.codes) for r in made.rows}
+    assert rows == {TAI_CHINH: {Bucket.COMPLETED_ON_TIME: (t1,)},
+                    NOI_VU: {Bucket.COMPLETED_LATE: (t2,)},
+                    KE_HOACH: {Bucket.COMPLETED_ON_TIME: (t3,)},
+                    TU_PHAP: {Bucket.OPEN_OVERDUE: (t4,)}}
