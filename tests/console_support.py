@@ -22,7 +22,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 TOKENS = {"admin": ADMIN_TOKEN, "operator": OPERATOR_TOKEN, **ROLE_TOKENS}
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API runs, the main thread has a
+# running event loop, and any later test that calls asyncio.run() (or signs a PDF with
+# pyHanko) in it would fail. It stops when the module's tests are done.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         if os.environ.get("CI") == "true":
