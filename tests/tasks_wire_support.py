@@ -32,7 +32,9 @@ def goto(t: TestNode, when: datetime) -> None:
 
 
 def track(t: TestNode) -> int:
-    """What the `tasks.track` job does: deliver what is queued, seal, read the journal."""
+    """What the `tasks.track` job does: deliver what is queued, seal, read the journal;
+    the number of events this call applied (a served node's own job may apply some first,
+    so tests assert the tasks' states, not this count)."""
     settle(t)
     t.node.store.seal_journal(t.clock.now(), claim_gaps=False)
     return task_parts(t.node).tracker.run()

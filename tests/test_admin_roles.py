@@ -92,3 +92,13 @@ def test_a_refused_caller_leaves_no_access_entry(t: TestNode, api: httpx.Client)
                     headers=bearer(ROLE_TOKENS["viewer"]), json={"reason": "x"}
                     ).status_code == 403
     assert len(list(t.node.store.journal())) == before
+
+
+def test_a_query_parameter_given_twice_is_refused_before_anything_runs(
+    t: TestNode, api: httpx.Client
+) -> None:
+    before = len(list(t.node.store.journal()))
+    r = api.get("/admin/v1/tasks?agency=000.00.02.H37&agency=000.00.03.H37",
+                headers=bearer(ROLE_TOKENS["viewer"]))
+    assert r.status_code == 422 and r.json()["code"] == "api.duplicate_parameter"
+    assert len(list(t.node.store.journal())) == before  # nothing journaled, nothing read

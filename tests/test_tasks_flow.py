@@ -78,7 +78,7 @@ def test_three_leads_through_the_http_edge(rn: RestNode) -> None:
         (TU_PHAP, "Rà soát văn bản quy phạm pháp luật.", date(2027, 1, 4), ()),
         (NOI_VU, "Quyết toán ngân sách huyện.", date(2026, 12, 20), ())))
     sent = {doc1: client[UBND].send(raw1), doc2: client[UBND].send(raw2)}
-    assert track(t) == 5
+    track(t)  # (the served node's own tasks.track job may run too: counts are not asserted)
     listed = admin(rn, "GET", "/tasks", VIEWER).json()
     assert listed["total"] == 5 and {x["state"] for x in listed["tasks"]} == {"assigned"}
 
@@ -87,7 +87,8 @@ def test_three_leads_through_the_http_edge(rn: RestNode) -> None:
     for agency, doc in ((TAI_CHINH, doc1), (NOI_VU, doc1), (KE_HOACH, doc1),
                         (TU_PHAP, doc2), (NOI_VU, doc2)):
         client[agency].get(copy(sent[doc], agency))
-    assert track(t) == 5
+    track(t)
+    assert {task(rn, c)["task"]["state"] for c in (t1, t2, t3, t4, t5)} == {"received"}
     assert task(rn, t1)["task"]["received_at"] == "2026-12-02T09:00:00+07:00"
 
     # 3 Dec: the supporting agency of T1 refuses with a reason (14.4.b); T5 is returned
