@@ -32,6 +32,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from adapters.rest import errors as rest_errors
+from adapters.rest.auth import single_query
 from axis import errors
 from axis.auth.roles import ROLES, Administrator, check_role
 from axis.errors import AxisError
@@ -99,7 +100,7 @@ def admin_route_class(tokens: Callable[[], Sequence[AdminToken]],
                         raise errors.AUTH_ADMIN_FORBIDDEN.error(
                             f"{who.name} is {who.role}; this needs {' or '.join(roles)}")
                     request.state.administrator = who
-                    _single_valued(request)
+                    single_query(request)  # no admin route takes a list
                     if journal is not None:
                         _journal(journal, who, action, request)
                     return await inner(request)
@@ -109,16 +110,6 @@ def admin_route_class(tokens: Callable[[], Sequence[AdminToken]],
             return handler
 
     return AdminRoute
-
-
-def _single_valued(request: Request) -> None:
-    """No admin route takes a list: a query parameter given twice is ambiguous (each
-    reader would pick its own value), refused as on the agency API."""
-    names = [k for k, _ in request.query_params.multi_items()]
-    repeated = sorted({k for k in names if names.count(k) > 1})
-    if repeated:
-        raise errors.API_DUPLICATE_PARAMETER.error(
-            f"query parameter {repeated[0][:40]!r} given {names.count(repeated[0])} times")
 
 
 def _journal(journal: AccessJournal, who: Administrator, action: Action,

@@ -132,14 +132,20 @@ READ_ONCE_HEADERS = (signing.SYSTEM_ID_HEADER, signing.TIMESTAMP_HEADER,
 def single_valued(request: Request, extra_headers: tuple[str, ...] = ()) -> None:
     """Refuse a query parameter or a read-once header given more than once. No agency
     operation takes a list: any repeated query parameter is ambiguous."""
+    single_query(request)
+    for name in (*READ_ONCE_HEADERS, *(h for h in extra_headers if h)):
+        if len(request.headers.getlist(name)) > 1:
+            raise errors.API_DUPLICATE_PARAMETER.error(f"header {name} given twice")
+
+
+def single_query(request: Request) -> None:
+    """Refuse a query parameter given more than once (`api.duplicate_parameter`): each
+    reader would pick its own value. The agency and the admin API take no lists."""
     names = [k for k, _ in request.query_params.multi_items()]
     repeated = sorted({k for k in names if names.count(k) > 1})
     if repeated:
         raise errors.API_DUPLICATE_PARAMETER.error(
             f"query parameter {repeated[0][:40]!r} given {names.count(repeated[0])} times")
-    for name in (*READ_ONCE_HEADERS, *(h for h in extra_headers if h)):
-        if len(request.headers.getlist(name)) > 1:
-            raise errors.API_DUPLICATE_PARAMETER.error(f"header {name} given twice")
 
 
 async def read_capped(request: Request, cap: int, spool_dir: Path | None = None) -> Body:
